@@ -20,6 +20,7 @@ setup(
         'joblib',
         # mmrazor imports pkg_resources, removed in setuptools 81.
         'setuptools<81',
+        'scipy',  # mmrazor's OFD margins
         'pytest',
     ],
 )

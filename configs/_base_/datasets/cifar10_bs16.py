@@ -1,0 +1,43 @@
+# CIFAR-10, 16 images per GPU (the reference recipe runs 8 GPUs x 16).
+# `_scope_` keeps these parts building from mmpretrain's registries when a
+# distillation config switches the default scope to mmrazor.
+dataset_type = 'LenientCIFAR10'
+data_root = 'data/cifar10'
+# Normalisation lives in the model's data_preprocessor
+# (configs/_base_/models/wrn_cifar10.py).
+train_pipeline = [
+    dict(type='RandomCrop', crop_size=32, padding=4),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
+]
+test_pipeline = [dict(type='PackInputs')]
+
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=2,
+    persistent_workers=True,
+    dataset=dict(
+        _scope_='mmpretrain',
+        type=dataset_type,
+        data_root=data_root,
+        split='train',
+        download=True,
+        pipeline=train_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=True),
+)
+val_dataloader = dict(
+    batch_size=16,
+    num_workers=2,
+    persistent_workers=True,
+    dataset=dict(
+        _scope_='mmpretrain',
+        type=dataset_type,
+        data_root=data_root,
+        split='test',
+        download=True,
+        pipeline=test_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=False),
+)
+val_evaluator = dict(_scope_='mmpretrain', type='Accuracy', topk=(1, 5))
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator

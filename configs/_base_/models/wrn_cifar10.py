@@ -1,0 +1,23 @@
+# An mmpretrain ImageClassifier over razor_wrn's WideResNet, WRN-16-2 unless
+# a config overrides `depth`, `widen_factor` and the head's `in_channels`
+# (64 * widen_factor).
+model = dict(
+    _scope_='mmpretrain',
+    type='ImageClassifier',
+    data_preprocessor=dict(
+        type='ClsDataPreprocessor',
+        num_classes=10,
+        # RGB mean/std of the CIFAR-10 training set, in pixel units.
+        mean=[125.307, 122.961, 113.8575],
+        std=[51.5865, 50.847, 51.255],
+        # The CIFAR files already hold RGB.
+        to_rgb=False),
+    backbone=dict(type='WideResNet', depth=16, widen_factor=2),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=10,
+        in_channels=128,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, 5)),
+)

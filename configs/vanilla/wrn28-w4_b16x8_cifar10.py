@@ -1,0 +1,10 @@
+# WRN-28-4, the reference recipe: 8 GPUs x 16 images, 200 epochs.
+_base_ = [
+    '../_base_/models/wrn_cifar10.py',
+    '../_base_/datasets/cifar10_bs16.py',
+    '../_base_/schedules/cifar10_bs128.py',
+    '../_base_/default_runtime.py',
+]
+model = dict(
+    backbone=dict(depth=28, widen_factor=4),
+    head=dict(in_channels=256))

@@ -1,0 +1,200 @@
+"""Checkpoint loading that never runs code from a file.
+
+torch >= 2.6 unpickles with ``weights_only=True``: only tensors, containers
+and an allow-list of globals. mmengine 0.10.7 checkpoints also hold its
+``HistoryBuffer`` (the message hub's logs) and numpy arrays and scalars, so
+those plain-data types are allowed here; nothing that can execute code is.
+mmengine loads ``http(s)://`` checkpoints through ``torch.hub`` with
+``weights_only=False``, so both the local and the http(s) schemes of its
+``CheckpointLoader`` are replaced by loaders that always pass
+``weights_only=True`` and turn every failure into one readable
+:class:`CheckpointError`. Importing :mod:`razor_wrn` applies both.
+"""
+import os
+import os.path as osp
+import pickle
+import zipfile
+from typing import Any, Dict, Optional
+from urllib.parse import urlparse
+
+import numpy as np
+import torch
+from mmengine.dist import get_dist_info
+from mmengine.logging import HistoryBuffer
+from mmengine.runner import CheckpointLoader
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file is missing, corrupt, unsafe or does not fit."""
+
+
+def _numpy_globals():
+    """The numpy pieces of pickled arrays and scalars, under the module
+    names numpy 1.x (``numpy.core``) and 2.x (``numpy._core``) write."""
+    from numpy._core import multiarray
+    allowed = [np.ndarray, np.dtype]
+    allowed += [cls for cls in vars(np.dtypes).values()
+                if isinstance(cls, type) and issubclass(cls, np.dtype)]
+    for name in ('_reconstruct', 'scalar'):
+        function = getattr(multiarray, name)
+        allowed += [(function, f'numpy.core.multiarray.{name}'),
+                    (function, f'numpy._core.multiarray.{name}')]
+    return allowed
+
+
+def allow_mmengine_checkpoint_objects() -> None:
+    """Let ``torch.load(weights_only=True)`` read mmengine checkpoints."""
+    torch.serialization.add_safe_globals([HistoryBuffer, *_numpy_globals()])
+
+
+def _download(url: str) -> str:
+    """Download ``url`` once into torch's hub cache; return the local path."""
+    from torch.hub import download_url_to_file, get_dir
+    cache_dir = osp.join(get_dir(), 'checkpoints')
+    os.makedirs(cache_dir, exist_ok=True)
+    cached = osp.join(cache_dir, osp.basename(urlparse(url).path))
+    if not osp.exists(cached):
+        try:
+            download_url_to_file(url, cached, progress=False)
+        except Exception as error:
+            raise CheckpointError(
+                f'Could not download checkpoint {url}: {error}. Check the '
+                'URL and your network, or download the file yourself and '
+                'pass its local path instead.') from error
+    return cached
+
+
+def load_checkpoint_file(filename: str,
+                         map_location: Optional[Any] = 'cpu') -> Any:
+    """Read a checkpoint from a local path or an http(s) URL, safely.
+
+    Raises:
+        CheckpointError: the file is missing, is not a torch checkpoint, is
+            truncated, or holds Python objects outside the safe allow-list.
+    """
+    if filename.startswith(('http://', 'https://')):
+        path = _download(filename)
+    else:
+        path = osp.expanduser(filename)
+    if not osp.isfile(path):
+        raise CheckpointError(
+            f'Checkpoint file not found: {path!r}. Check the path (relative '
+            f'paths are resolved from {os.getcwd()!r}).')
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        if 'Unsupported global' in str(error) or 'GLOBAL' in str(error):
+            first_line = str(error).strip().splitlines()[0]
+            raise CheckpointError(
+                f'Refusing to load {path!r}: it contains Python objects that '
+                'are not plain data, and razor_wrn never runs code from a '
+                f'checkpoint ({first_line}). Re-save only its weights, e.g. '
+                "torch.save({'state_dict': ckpt['state_dict']}, 'clean.pth') "
+                'in an environment you trust.') from error
+        raise CheckpointError(
+            f'{path!r} is not a readable torch checkpoint ({error}). The '
+            'file may be truncated or corrupt: download or save it '
+            'again.') from error
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as error:
+        raise CheckpointError(
+            f'{path!r} is not a readable torch checkpoint ({error}). The '
+            'file may be truncated or corrupt: download or save it '
+            'again.') from error
+
+
+def state_dict_of(checkpoint: Any, source: str) -> Dict[str, torch.Tensor]:
+    """The weights of a loaded checkpoint: its ``state_dict`` entry (the
+    layout mmengine and MMRazor save), or the checkpoint itself when it is a
+    bare state dict."""
+    if isinstance(checkpoint, dict) and isinstance(
+            checkpoint.get('state_dict'), dict):
+        checkpoint = checkpoint['state_dict']
+    if not isinstance(checkpoint, dict) or not all(
+            isinstance(v, torch.Tensor) for v in checkpoint.values()):
+        raise CheckpointError(
+            f'{source!r} holds no state dict: expected a dict of tensors or '
+            "a dict with a 'state_dict' entry.")
+    return checkpoint
+
+
+def _load_local(filename: str, map_location=None):
+    return load_checkpoint_file(filename, map_location)
+
+
+def _load_http(filename: str, map_location=None, model_dir=None,
+               progress=False):
+    # As mmengine does: rank 0 downloads first, the other ranks then read
+    # the cached file.
+    rank, world_size = get_dist_info()
+    if rank == 0:
+        checkpoint = load_checkpoint_file(filename, map_location)
+    if world_size > 1:
+        torch.distributed.barrier()
+        if rank > 0:
+            checkpoint = load_checkpoint_file(filename, map_location)
+    return checkpoint
+
+
+def use_safe_checkpoint_loaders() -> None:
+    """Make every mmengine checkpoint load (``load_from``, ``--resume``,
+    ``init_cfg=dict(type='Pretrained')``) go through
+    :func:`load_checkpoint_file`."""
+    allow_mmengine_checkpoint_objects()
+    CheckpointLoader.register_scheme('', _load_local, force=True)
+    CheckpointLoader.register_scheme(('http://', 'https://'), _load_http,
+                                     force=True)
+
+
+def _wrn_signature(state_dict: Dict[str, torch.Tensor]) -> Optional[str]:
+    """'WRN-depth-width' of a WideResNet state dict, if it holds one."""
+    conv_keys = [k for k in state_dict if k.endswith('layer1.0.conv1.weight')]
+    if not conv_keys:
+        return None
+    prefix = conv_keys[0][:-len('layer1.0.conv1.weight')]
+    blocks = {k.split('.')[0] for k in (
+        key[len(prefix) + len('layer1.'):] for key in state_dict
+        if key.startswith(prefix + 'layer1.'))}
+    width = state_dict[conv_keys[0]].shape[0] // 16
+    return f'WRN-{6 * len(blocks) + 4}-{width}'
+
+
+def load_weights_strictly(model: torch.nn.Module,
+                          state_dict: Dict[str, torch.Tensor],
+                          source: str) -> None:
+    """``model.load_state_dict(state_dict, strict=True)``, failing with one
+    message that lists the missing and unexpected keys and the shape
+    mismatches, and names the likely cause."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in expected]
+    mismatched = [
+        f'{k}: checkpoint {tuple(state_dict[k].shape)} vs model '
+        f'{tuple(v.shape)}' for k, v in expected.items()
+        if k in state_dict and state_dict[k].shape != v.shape
+    ]
+    if not (missing or unexpected or mismatched):
+        model.load_state_dict(state_dict, strict=True)
+        return
+
+    def listing(title, items):
+        shown = '\n    '.join(items[:8])
+        more = f'\n    ... and {len(items) - 8} more' if len(items) > 8 else ''
+        return f'\n  {title} ({len(items)}):\n    {shown}{more}'
+
+    hints = []
+    found, wanted = _wrn_signature(state_dict), _wrn_signature(expected)
+    if found and wanted and found != wanted:
+        hints.append(f'the checkpoint holds a {found}, the config builds a '
+                     f'{wanted}: use the config that matches the checkpoint')
+    if any(k.startswith(('architecture.', 'teacher.')) for k in unexpected):
+        hints.append(
+            'this is a distillation checkpoint: test it with its KD config, '
+            'or extract the student with tools/model_converters/'
+            'convert_kd_ckpt_to_student.py')
+    message = (f'Checkpoint {source!r} does not fit the model:' +
+               (listing('missing keys', missing) if missing else '') +
+               (listing('unexpected keys', unexpected) if unexpected else '') +
+               (listing('shape mismatches', mismatched) if mismatched else ''))
+    if hints:
+        message += '\n  Likely cause: ' + '; '.join(hints) + '.'
+    raise CheckpointError(message)

@@ -1,0 +1,3 @@
+from .nan_loss_hook import NaNLossHook
+
+__all__ = ['NaNLossHook']

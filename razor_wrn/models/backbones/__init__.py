@@ -1,0 +1,3 @@
+from .wide_resnet import PreActBasicBlock, WideResNet
+
+__all__ = ['PreActBasicBlock', 'WideResNet']

@@ -1,0 +1,86 @@
+"""Evaluate a checkpoint on the config's test set.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR]
+        [--out FILE [--out-item metrics|pred]] [--cfg-options k=v ...]
+        [--launcher none|pytorch|slurm]
+
+With a distillation config, the student is evaluated. The checkpoint must
+fit the model exactly (strict loading).
+"""
+import argparse
+import os
+import os.path as osp
+from typing import List, Optional
+
+import mmengine
+from mmengine.config import DictAction
+from mmengine.model import is_model_wrapper
+
+import razor_wrn  # noqa: F401  (compat shim, safe loading, registries)
+from razor_wrn.checkpoint import (load_checkpoint_file,
+                                  load_weights_strictly, state_dict_of)
+from razor_wrn.cli import (UserError, build_runner, default_work_dir,
+                           load_config, run_cli)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Evaluate a checkpoint')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file path or URL')
+    parser.add_argument(
+        '--work-dir', help='where the evaluation logs go')
+    parser.add_argument(
+        '--out', help='write the metrics (or predictions) to this file')
+    parser.add_argument(
+        '--out-item', choices=['metrics', 'pred'], default='metrics',
+        help="what --out holds: the metrics as JSON/YAML/pickle by the "
+        "file's extension, or the raw predictions (pickle)")
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, e.g. test_dataloader.batch_size=64')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(
+        args.config)
+    # Loaded strictly below instead: the Runner's own loading only warns
+    # when keys or shapes do not match.
+    cfg.load_from = None
+    cfg.resume = False
+    if args.out and args.out_item == 'pred':
+        evaluators = cfg.test_evaluator
+        if not isinstance(evaluators, (list, tuple)):
+            evaluators = [evaluators]
+        cfg.test_evaluator = [
+            *evaluators,
+            dict(type='DumpResults', out_file_path=args.out)
+        ]
+    if args.out and args.out_item == 'metrics' and osp.splitext(
+            args.out)[1] not in ('.json', '.yaml', '.yml', '.pkl', '.pickle'):
+        raise UserError(
+            f'--out {args.out!r}: use a .json, .yaml or .pkl file name.')
+
+    checkpoint = load_checkpoint_file(args.checkpoint)
+    runner = build_runner(cfg)
+    model = runner.model.module if is_model_wrapper(
+        runner.model) else runner.model
+    load_weights_strictly(model, state_dict_of(checkpoint, args.checkpoint),
+                          args.checkpoint)
+    metrics = runner.test()
+    if args.out and args.out_item == 'metrics':
+        mmengine.dump(metrics, args.out)
+        runner.logger.info(f'Metrics written to {args.out}')
+
+
+if __name__ == '__main__':
+    run_cli(main)
