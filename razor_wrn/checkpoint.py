@@ -42,9 +42,28 @@ def _numpy_globals():
     return allowed
 
 
+def _history_buffer_getattr(owner: Any, name: str) -> Any:
+    """The ``getattr`` a pickled :class:`HistoryBuffer` may call.
+
+    A buffer pickles its statistics methods as ``getattr(HistoryBuffer,
+    'mean')``. A general ``getattr`` would let a crafted file walk from any
+    allowed object to arbitrary code, so only those method lookups are
+    served.
+    """
+    if owner is HistoryBuffer and name in ('min', 'max', 'mean', 'current'):
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'Unsupported global: getattr({owner!r}, {name!r}) is not allowed')
+
+
 def allow_mmengine_checkpoint_objects() -> None:
     """Let ``torch.load(weights_only=True)`` read mmengine checkpoints."""
-    torch.serialization.add_safe_globals([HistoryBuffer, *_numpy_globals()])
+    torch.serialization.add_safe_globals([
+        HistoryBuffer,
+        (_history_buffer_getattr, '__builtin__.getattr'),
+        (_history_buffer_getattr, 'builtins.getattr'),
+        *_numpy_globals(),
+    ])
 
 
 def _download(url: str) -> str:

@@ -3,19 +3,20 @@
 import math
 from typing import Dict, Optional
 
-from mmengine.hooks import CheckInvalidLossHook
+import torch
+from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
 
 @HOOKS.register_module()
-class NaNLossHook(CheckInvalidLossHook):
+class NaNLossHook(Hook):
     """Raise :class:`FloatingPointError` naming the loss terms that became
     NaN or infinite.
 
-    mmengine's :class:`CheckInvalidLossHook` only asserts (which ``python -O``
-    disables) and does not say which term failed. The check reads the
-    values the Runner has already logged as Python floats, so it adds no
-    device synchronisation. Raising inside the iteration stops the run
+    mmengine 0.10.7 has no such check (mmdet's ``CheckInvalidLossHook``
+    only asserts, which ``python -O`` disables, and does not say which term
+    failed). The check reads the values the Runner has already turned into
+    Python floats for logging, so it adds no device synchronisation. Raising inside the iteration stops the run
     before the epoch's :class:`CheckpointHook` can save NaN weights, so the
     checkpoints already on disk are kept.
 
@@ -24,7 +25,7 @@ class NaNLossHook(CheckInvalidLossHook):
     """
 
     def __init__(self, interval: int = 1) -> None:
-        super().__init__(interval=interval)
+        self.interval = interval
 
     def after_train_iter(self, runner, batch_idx: int,
                          data_batch=None,
@@ -32,8 +33,11 @@ class NaNLossHook(CheckInvalidLossHook):
         if not outputs or not self.every_n_train_iters(runner,
                                                         self.interval):
             return
-        bad = {key: float(value) for key, value in outputs.items()
-               if key.startswith('loss') and not math.isfinite(float(value))}
+        values = {key: float(value.detach()) if torch.is_tensor(value) else
+                  float(value) for key, value in outputs.items()
+                  if key.startswith('loss')}
+        bad = {key: value for key, value in values.items()
+               if not math.isfinite(value)}
         if bad:
             terms = ', '.join(f'{key}={value}' for key, value in bad.items())
             raise FloatingPointError(
