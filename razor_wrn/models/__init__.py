@@ -1,1 +1,3 @@
-from . import backbones  # noqa: F401
+"""Models; importing this registers them (backbones in mmpretrain's
+registry, distillation parts in mmrazor's)."""
+from . import algorithms, backbones, losses  # noqa: F401

@@ -7,7 +7,7 @@ https://github.com/clovaai/overhaul-distillation (``CIFAR-100/distiller.py``
 and ``train_with_distillation.py``).
 """
 import torch
-import torch.nn as nn
+from mmrazor.models.losses import OFDLoss
 from mmrazor.registry import MODELS
 
 
@@ -48,10 +48,12 @@ def ofd_partial_l2_loss(s_feature: torch.Tensor,
 
 
 @MODELS.register_module()
-class OFDPartialL2Loss(nn.Module):
+class OFDPartialL2Loss(OFDLoss):
     """Module wrapper of :func:`ofd_partial_l2_loss`.
 
-    With the defaults it equals mmrazor's ``OFDLoss``.
+    With the defaults it equals mmrazor's ``OFDLoss``. It subclasses
+    ``OFDLoss`` because mmrazor's ``OFDDistiller`` initialises the teacher
+    connectors' margins only for losses of that type.
 
     Args:
         mul_factor (float): Divisor applied after the batch mean.
@@ -62,9 +64,7 @@ class OFDPartialL2Loss(nn.Module):
     def __init__(self,
                  mul_factor: float = 1000.0,
                  loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.mul_factor = mul_factor
-        self.loss_weight = loss_weight
+        super().__init__(loss_weight=loss_weight, mul_factor=mul_factor)
 
     def forward(self, s_feature: torch.Tensor,
                 t_feature: torch.Tensor) -> torch.Tensor:

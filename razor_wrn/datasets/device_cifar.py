@@ -1,0 +1,325 @@
+"""A CIFAR loader that keeps the whole split on the device and augments there.
+
+mmpretrain's CIFAR pipeline (``RandomCrop(crop_size=32, padding=4)`` +
+``RandomFlip(prob=0.5, direction='horizontal')`` + ``PackInputs``) decodes,
+pads, crops and flips every 32x32 image in a worker process and collates one
+tensor per image; for a small WRN the GPU waits on that. Here the split is one
+uint8 tensor on the device, and each batch is a single gather: pad, crop and
+flip happen in one indexing kernel, with the same distribution as the
+mmpretrain pipeline (offsets uniform over ``0..2*padding`` per axis, zero
+padding, flip with p=0.5, flip applied after the crop).
+
+Every random draw of an epoch (order, crop offsets, flips) is made on the CPU
+from a generator seeded with ``seed + epoch`` (mmengine's ``DefaultSampler``
+convention), so a batch depends only on ``(seed, epoch, rank, world_size)``:
+the same on CPU and CUDA, and the same after a resume, because mmengine's
+``DistSamplerSeedHook`` calls ``loader.sampler.set_epoch(epoch)`` before each
+training epoch. Normalisation is left to the model's ``ClsDataPreprocessor``,
+which accepts the stacked uint8 batch as it is.
+
+Example config (select the runner that can build it)::
+
+    runner_type = 'DeviceDataRunner'
+    train_dataloader = dict(
+        _delete_=True, type='DeviceCIFAR10Loader', data_root='data/cifar10',
+        split='train', batch_size=128, augment=True, shuffle=True)
+    val_dataloader = dict(
+        _delete_=True, type='DeviceCIFAR10Loader', data_root='data/cifar10',
+        split='test', batch_size=128, augment=False, shuffle=False)
+"""
+import math
+from typing import Dict, Iterator, List, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmengine.dist import get_dist_info
+from mmpretrain.structures import DataSample
+
+
+def resolve_device(device: str) -> torch.device:
+    """``'auto'`` means CUDA when available, else CPU; anything else is
+    passed to :class:`torch.device`."""
+    if device == 'auto':
+        device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    return torch.device(device)
+
+
+def crop_flip(images: torch.Tensor, offsets: torch.Tensor,
+              flips: torch.Tensor, padding: int = 4) -> torch.Tensor:
+    """Zero-pad, crop back to the input size and optionally mirror each image.
+
+    Equal to mmpretrain's ``RandomCrop(crop_size=(H, W), padding=padding)``
+    followed by ``RandomFlip(direction='horizontal')`` with the same draws:
+    output pixel ``(y, x)`` of image ``b`` is padded pixel
+    ``(oy + y, ox + x)``, or ``(oy + y, ox + W - 1 - x)`` when flipped.
+
+    Args:
+        images (torch.Tensor): Batch ``(B, C, H, W)`` of any dtype.
+        offsets (torch.Tensor): Integer ``(B, 2)`` crop corners ``(oy, ox)``
+            in padded coordinates, each in ``0..2 * padding``.
+        flips (torch.Tensor): Bool ``(B,)``, True to mirror horizontally.
+        padding (int): Zero border added on every side before cropping.
+
+    Returns:
+        torch.Tensor: The augmented batch, same shape, dtype and device.
+    """
+    b, c, h, w = images.shape
+    padded_w = w + 2 * padding
+    padded = F.pad(images, (padding, padding, padding, padding))
+    rows = offsets[:, :1] + torch.arange(h, device=images.device)
+    cols = offsets[:, 1:] + torch.arange(w, device=images.device)
+    # Folding the flip into the column index keeps crop + flip one gather.
+    cols = torch.where(flips[:, None], cols.flip(1), cols)
+    flat = rows[:, :, None] * padded_w + cols[:, None, :]
+    flat = flat.view(b, 1, h * w).expand(b, c, h * w)
+    return padded.flatten(2).gather(2, flat).view(b, c, h, w)
+
+
+class DeviceEpochSampler:
+    """The random draws of one epoch for one rank: sample order, crop
+    offsets and flips.
+
+    Like mmengine's ``DefaultSampler``: the order is a permutation seeded with
+    ``seed + epoch`` (identity when not shuffling), padded by wrapping around
+    to a multiple of ``world_size``, and rank ``r`` takes positions
+    ``r, r + world_size, ...`` — the interleaving mmengine's
+    ``collect_results`` undoes in evaluation. Augmentation parameters are
+    drawn for every position of that global order and sharded the same way,
+    so ranks never share draws and the union over ranks does not depend on
+    ``world_size``.
+
+    Args:
+        num_samples (int): Size of the split.
+        shuffle (bool): Permute the order every epoch.
+        augment (bool): Draw crop offsets and flips (else all zero/False).
+        seed (int): Base seed; epoch ``e`` uses ``seed + e``.
+        rank (int): This process's rank.
+        world_size (int): Number of processes sharing the split.
+        padding (int): Crop offsets are uniform over ``0..2 * padding``.
+    """
+
+    def __init__(self, num_samples: int, shuffle: bool, augment: bool,
+                 seed: int, rank: int, world_size: int,
+                 padding: int) -> None:
+        self.num_samples = num_samples
+        self.shuffle = shuffle
+        self.augment = augment
+        self.seed = seed
+        self.rank = rank
+        self.world_size = world_size
+        self.padding = padding
+        self.epoch = 0
+        self.total_size = math.ceil(num_samples / world_size) * world_size
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose draws :meth:`draw` returns (called by
+        mmengine's ``DistSamplerSeedHook`` before each training epoch)."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        """Samples this rank sees per epoch."""
+        return self.total_size // self.world_size
+
+    def draw(self) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return this rank's ``(indices, offsets, flips)`` for the epoch.
+
+        Returns:
+            tuple: int64 ``(L,)`` sample indices, int64 ``(L, 2)`` crop
+            corners ``(oy, ox)`` and bool ``(L,)`` flips, on the CPU, where
+            ``L = len(self)``.
+        """
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        if self.shuffle:
+            order = torch.randperm(self.num_samples, generator=generator)
+        else:
+            order = torch.arange(self.num_samples)
+        # Wrap around (as DefaultSampler's round_up) so every rank gets the
+        # same number of samples and hence of batches.
+        order = order.repeat(math.ceil(self.total_size / self.num_samples))
+        order = order[:self.total_size]
+        if self.augment:
+            offsets = torch.randint(
+                0, 2 * self.padding + 1, (self.total_size, 2),
+                generator=generator)
+            flips = torch.randint(
+                0, 2, (self.total_size, ), generator=generator).bool()
+        else:
+            # padding offset = the un-shifted image.
+            offsets = torch.full((self.total_size, 2), self.padding)
+            flips = torch.zeros(self.total_size, dtype=torch.bool)
+        shard = slice(self.rank, self.total_size, self.world_size)
+        return order[shard], offsets[shard], flips[shard]
+
+
+class DatasetInfo:
+    """What mmengine loops read from ``dataloader.dataset``: ``metainfo``
+    (class names, for the evaluator and visualizer) and ``len()`` (the split
+    size ``collect_results`` truncates rank padding to).
+
+    Args:
+        metainfo (dict): Dataset meta information, e.g. ``{'classes': ...}``.
+        num_samples (int): Number of samples in the split.
+    """
+
+    def __init__(self, metainfo: Dict, num_samples: int) -> None:
+        self.metainfo = metainfo
+        self.num_samples = num_samples
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+class DeviceTensorLoader:
+    """Iterate augmented batches of an image tensor held on the device.
+
+    Each batch is ``dict(inputs=uint8 (B, C, H, W) on device,
+    data_samples=[DataSample with gt_label (1,) on device, ...])``, the input
+    mmpretrain's ``ClsDataPreprocessor`` (and so an ``ImageClassifier`` or an
+    mmrazor algorithm using the student's preprocessor) takes. Samples carry
+    only ``gt_label``: no metainfo, which nothing in classification reads and
+    which would double the per-batch Python cost.
+
+    Args:
+        images (torch.Tensor): uint8 ``(N, C, H, W)`` split, RGB.
+        labels (torch.Tensor): Integer ``(N,)`` class indices.
+        metainfo (dict): Exposed as ``dataset.metainfo``.
+        batch_size (int): Samples per batch on each rank.
+        augment (bool): Random crop with zero padding and horizontal flip.
+        shuffle (bool): New sample order every epoch.
+        drop_last (bool): Drop the last, partial batch of each epoch.
+        device (str): ``'cuda'``, ``'cpu'``, ``'cuda:1'``... or ``'auto'``
+            (CUDA when available).
+        seed (int): Base seed; epoch ``e`` draws from ``seed + e``.
+        padding (int): Zero border of the random crop.
+    """
+
+    def __init__(self,
+                 images: torch.Tensor,
+                 labels: torch.Tensor,
+                 metainfo: Dict,
+                 batch_size: int = 128,
+                 augment: bool = True,
+                 shuffle: bool = True,
+                 drop_last: bool = False,
+                 device: str = 'auto',
+                 seed: int = 0,
+                 padding: int = 4) -> None:
+        if images.dtype != torch.uint8 or images.dim() != 4:
+            raise ValueError('images must be a uint8 (N, C, H, W) tensor, '
+                             f'got {images.dtype} {tuple(images.shape)}')
+        if labels.shape != images.shape[:1]:
+            raise ValueError(f'{len(labels)} labels for {len(images)} images')
+        if batch_size < 1:
+            raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+        self.device = resolve_device(device)
+        self.images = images.contiguous().to(self.device)
+        self.labels = labels.to(self.device, torch.int64)
+        self.batch_size = batch_size
+        self.augment = augment
+        self.drop_last = drop_last
+        self.padding = padding
+        self.dataset = DatasetInfo(metainfo, len(images))
+        rank, world_size = get_dist_info()
+        self.sampler = DeviceEpochSampler(len(images), shuffle, augment, seed,
+                                          rank, world_size, padding)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch the next iteration draws (see the sampler)."""
+        self.sampler.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        """Batches per epoch on this rank."""
+        if self.drop_last:
+            return len(self.sampler) // self.batch_size
+        return math.ceil(len(self.sampler) / self.batch_size)
+
+    def __iter__(self) -> Iterator[Dict]:
+        indices, offsets, flips = self.sampler.draw()
+        # One transfer per epoch, so batches need no host-device traffic.
+        indices = indices.to(self.device)
+        offsets = offsets.to(self.device)
+        flips = flips.to(self.device)
+        for batch in range(len(self)):
+            part = slice(batch * self.batch_size,
+                         (batch + 1) * self.batch_size)
+            yield self._make_batch(indices[part], offsets[part], flips[part])
+
+    def _make_batch(self, indices: torch.Tensor, offsets: torch.Tensor,
+                    flips: torch.Tensor) -> Dict:
+        inputs = self.images[indices]
+        if self.augment:
+            inputs = crop_flip(inputs, offsets, flips, self.padding)
+        # split(1) gives (1,) views: format_label keeps them as they are,
+        # where a 0-d tensor would cost a device sync in ``.item()``.
+        data_samples: List[DataSample] = [
+            DataSample().set_gt_label(label)
+            for label in self.labels[indices].split(1)
+        ]
+        return dict(inputs=inputs, data_samples=data_samples)
+
+
+def load_cifar_split(data_root: str,
+                     split: str) -> Tuple[np.ndarray, np.ndarray, Dict]:
+    """Read a CIFAR-10 split through ``LenientCIFAR10``.
+
+    Args:
+        data_root (str): Folder holding ``cifar-10-batches-py``.
+        split (str): ``'train'`` or ``'test'``.
+
+    Returns:
+        tuple: uint8 ``(N, 32, 32, 3)`` RGB images, int64 ``(N,)`` labels
+        and the dataset's ``metainfo``.
+    """
+    # Imported here: the reader lives beside this module and is optional
+    # for DeviceTensorLoader users.
+    from .cifar10 import LenientCIFAR10
+
+    dataset = LenientCIFAR10(
+        data_root=data_root, split=split, pipeline=[], lazy_init=True)
+    data_list = dataset.load_data_list()
+    images = np.stack([info['img'] for info in data_list])
+    labels = np.array([info['gt_label'] for info in data_list], np.int64)
+    return images, labels, dict(dataset.metainfo)
+
+
+class DeviceCIFAR10Loader(DeviceTensorLoader):
+    """:class:`DeviceTensorLoader` over a CIFAR-10 split on disk.
+
+    Use ``augment=True, shuffle=True`` for training (the distribution of
+    mmpretrain's ``RandomCrop(32, padding=4)`` + ``RandomFlip(0.5)``) and
+    ``augment=False, shuffle=False`` for validation and test (images in file
+    order, unchanged).
+
+    Args:
+        data_root (str): Folder holding ``cifar-10-batches-py``.
+        split (str): ``'train'`` or ``'test'``.
+        batch_size (int): Samples per batch on each rank.
+        augment (bool): Random crop with zero padding 4 and horizontal flip.
+        shuffle (bool): New sample order every epoch.
+        drop_last (bool): Drop the last, partial batch of each epoch.
+        device (str): ``'cuda'``, ``'cpu'`` or ``'auto'`` (CUDA when
+            available).
+        seed (int): Base seed; epoch ``e`` draws from ``seed + e``.
+    """
+
+    def __init__(self,
+                 data_root: str,
+                 split: str = 'train',
+                 batch_size: int = 128,
+                 augment: bool = True,
+                 shuffle: bool = True,
+                 drop_last: bool = False,
+                 device: str = 'auto',
+                 seed: int = 0) -> None:
+        images, labels, metainfo = load_cifar_split(data_root, split)
+        super().__init__(
+            images=torch.from_numpy(images).permute(0, 3, 1, 2),
+            labels=torch.from_numpy(labels),
+            metainfo=metainfo,
+            batch_size=batch_size,
+            augment=augment,
+            shuffle=shuffle,
+            drop_last=drop_last,
+            device=device,
+            seed=seed)

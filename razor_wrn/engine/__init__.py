@@ -1,0 +1,13 @@
+"""Training machinery; importing this registers it in mmengine's registries.
+
+One module (or sub-package) per concept; add an import line and an
+``__all__`` entry per new module.
+"""
+from .hooks import NaNLossHook, TeacherEvalHook
+from .loops import TeacherStudentValLoop
+from .runner import DeviceDataRunner
+
+__all__ = [
+    'DeviceDataRunner', 'NaNLossHook', 'TeacherEvalHook',
+    'TeacherStudentValLoop'
+]

@@ -1,0 +1,68 @@
+"""An mmengine ``Runner`` that can build the device-resident CIFAR loader.
+
+mmengine's ``Runner.build_dataloader`` only knows ``torch.utils.data.
+DataLoader`` configs (dataset + sampler + workers). ``DeviceDataRunner``
+builds a :class:`~razor_wrn.datasets.device_cifar.DeviceCIFAR10Loader` when
+a dataloader config says ``type='DeviceCIFAR10Loader'`` and hands every other
+config to mmengine unchanged, so train, val and test loaders can be mixed.
+
+Select it in a config (tools build it with ``RUNNERS.build(cfg)`` when
+``runner_type`` is set, mmpretrain's ``tools/train.py`` convention)::
+
+    runner_type = 'DeviceDataRunner'
+    train_dataloader = dict(
+        _delete_=True, type='DeviceCIFAR10Loader', data_root='data/cifar10',
+        split='train', batch_size=128, augment=True, shuffle=True)
+"""
+import copy
+from typing import Dict, Optional, Union
+
+from mmengine.dist import sync_random_seed
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+from torch.utils.data import DataLoader
+
+from razor_wrn.datasets.device_cifar import (DeviceCIFAR10Loader,
+                                             DeviceTensorLoader)
+
+
+@RUNNERS.register_module()
+class DeviceDataRunner(Runner):
+    """``Runner`` whose dataloader configs may be ``DeviceCIFAR10Loader``."""
+
+    @staticmethod
+    def build_dataloader(
+        dataloader: Union[DataLoader, DeviceTensorLoader, Dict],
+        seed: Optional[int] = None,
+        diff_rank_seed: bool = False
+    ) -> Union[DataLoader, DeviceTensorLoader]:
+        """Build a ``DeviceCIFAR10Loader`` from a config whose ``type`` is
+        ``'DeviceCIFAR10Loader'`` (or the class); defer anything else to
+        :meth:`mmengine.runner.Runner.build_dataloader`.
+
+        Args:
+            dataloader (DataLoader | DeviceTensorLoader | dict): A built
+                loader (returned as is) or its config; the device loader's
+                config holds its constructor arguments next to ``type``.
+            seed (int, optional): The runner's seed, used when the config
+                sets no ``seed``.
+            diff_rank_seed (bool): Whether ranks were given different seeds.
+                The loader's order must agree across ranks to shard it, so
+                then (as mmengine's ``DefaultSampler`` does) rank 0's seed is
+                broadcast instead.
+
+        Returns:
+            DataLoader | DeviceTensorLoader: The built loader.
+        """
+        if isinstance(dataloader, DeviceTensorLoader):
+            return dataloader
+        if not isinstance(dataloader, dict) or dataloader.get('type') not in (
+                'DeviceCIFAR10Loader', DeviceCIFAR10Loader):
+            return Runner.build_dataloader(dataloader, seed, diff_rank_seed)
+        kwargs = copy.deepcopy(dict(dataloader))
+        kwargs.pop('type')
+        if 'seed' not in kwargs:
+            kwargs['seed'] = (
+                sync_random_seed()
+                if seed is None or diff_rank_seed else seed)
+        return DeviceCIFAR10Loader(**kwargs)

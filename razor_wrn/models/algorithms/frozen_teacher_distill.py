@@ -1,0 +1,139 @@
+"""Single-teacher distillation with a frozen, strictly loaded teacher."""
+from typing import Dict, List, Optional, Tuple, Union
+
+import torch
+from mmengine.model import BaseModel
+from mmengine.structures import BaseDataElement
+from mmpretrain.structures import DataSample
+from mmrazor.models import SingleTeacherDistill
+from mmrazor.registry import MODELS
+
+from ...checkpoint import (load_checkpoint_file, load_weights_strictly,
+                           state_dict_of)
+
+
+@MODELS.register_module()
+class FrozenTeacherDistill(SingleTeacherDistill):
+    """mmrazor's ``SingleTeacherDistill`` with the teacher always frozen.
+
+    What differs from the parent:
+
+    - ``teacher_ckpt`` (path or URL; a ``tools/train.py`` checkpoint, an
+      MMRazor release or a bare state dict) is loaded strictly and safely;
+      any mismatch stops the build with one message listing keys and shapes.
+    - The teacher is in eval mode whenever the algorithm trains (BN *and*
+      dropout), gets no gradients, runs before the student under
+      ``torch.no_grad`` in ``tensor`` mode (no teacher loss is computed),
+      and keeps its loaded weights through the Runner's ``init_weights``.
+    - Loss keys are ``loss_student`` (the student's task loss) and the
+      distiller's own ``loss_*`` names, so mmengine logs each term.
+    - Connector and loss shape mismatches are found when the model is
+      built, by one forward pass on ``dry_run_shape`` zero images.
+    - An OFD distiller's teacher margins are computed from the *loaded*
+      teacher.
+
+    Args:
+        architecture: The student: an mmpretrain classifier config or model.
+        teacher: The teacher: config or model of the same kind.
+        distiller: mmrazor distiller config (recorders, connectors, losses).
+        teacher_ckpt: Checkpoint of the teacher; None keeps its init weights.
+        calculate_student_loss: Add the student's own task loss.
+        dry_run_shape: (C, H, W) of the check-forward images; None skips it.
+        data_preprocessor: Defaults to the student's.
+        init_cfg: Weight init config of the algorithm.
+    """
+
+    def __init__(self,
+                 architecture: Union[BaseModel, Dict],
+                 teacher: Union[BaseModel, Dict],
+                 distiller: Dict,
+                 teacher_ckpt: Optional[str] = None,
+                 calculate_student_loss: bool = True,
+                 dry_run_shape: Optional[Tuple[int, int, int]] = (3, 32, 32),
+                 data_preprocessor: Optional[Union[Dict, torch.nn.Module]] = None,
+                 init_cfg: Optional[Dict] = None) -> None:
+        super().__init__(
+            distiller=distiller,
+            teacher=teacher,
+            teacher_ckpt=None,
+            teacher_trainable=False,
+            teacher_norm_eval=True,
+            student_trainable=True,
+            calculate_student_loss=calculate_student_loss,
+            architecture=architecture,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        bad_names = [name for name in self.distiller.distill_losses
+                     if not name.startswith('loss_')]
+        if bad_names:
+            raise ValueError(
+                f'Distillation loss names must start with "loss_" so '
+                f'mmengine adds them to the total loss; rename {bad_names}.')
+        self.teacher_ckpt = teacher_ckpt
+        if teacher_ckpt:
+            checkpoint = load_checkpoint_file(teacher_ckpt)
+            load_weights_strictly(self.teacher,
+                                  state_dict_of(checkpoint, teacher_ckpt),
+                                  f'{teacher_ckpt} (model.teacher_ckpt)')
+        if hasattr(self.distiller, 'init_ofd_connectors'):
+            self.distiller.init_ofd_connectors(self.teacher)
+        if dry_run_shape is not None:
+            self._check_shapes(dry_run_shape)
+
+    def _check_shapes(self, image_shape: Tuple[int, int, int]) -> None:
+        """Run teacher, student and every distill loss once on two zero
+        images, so a connector whose channels do not fit the recorded
+        features fails here with the loss named, not at iteration one."""
+        was_training = self.training
+        self.eval()
+        inputs = torch.zeros(2, *image_shape)
+        samples = [DataSample().set_gt_label(0) for _ in range(2)]
+        try:
+            with torch.no_grad():
+                self.loss(inputs, samples)
+        except RuntimeError as error:
+            raise ValueError(
+                'The distiller does not fit these teacher/student models: '
+                f'{error}\nCheck each connector\'s in/out channels against '
+                'the recorded features (see the distill config\'s '
+                'connectors and recorders).') from error
+        finally:
+            self.train(was_training)
+
+    def init_weights(self) -> None:
+        """Initialise the student and the connectors; keep a loaded
+        teacher's weights (the Runner calls this before training)."""
+        teacher_state = {
+            k: v.clone() for k, v in self.teacher.state_dict().items()
+        } if self.teacher_ckpt else None
+        super().init_weights()
+        if teacher_state is not None:
+            self.teacher.load_state_dict(teacher_state)
+        # OFD margins derive from the teacher's BN, which may be new now.
+        if hasattr(self.distiller, 'init_ofd_connectors'):
+            self.distiller.init_ofd_connectors(self.teacher)
+
+    def loss(self, batch_inputs: torch.Tensor,
+             data_samples: Optional[List[BaseDataElement]] = None
+             ) -> Dict[str, torch.Tensor]:
+        # Deliveries record in the teacher pass and replay in the student's.
+        self.distiller.set_deliveries_override(False)
+        with self.distiller.teacher_recorders, self.distiller.deliveries, \
+                torch.no_grad():
+            self.teacher(batch_inputs, data_samples, mode='tensor')
+        self.distiller.set_deliveries_override(True)
+        with self.distiller.student_recorders, self.distiller.deliveries:
+            student_losses = self.student(
+                batch_inputs, data_samples, mode='loss')
+        losses = {}
+        if self.calculate_student_loss:
+            for name, value in student_losses.items():
+                losses[name.replace('loss', 'loss_student', 1)] = value
+        if not self.distillation_stopped:
+            losses.update(self.distiller.compute_distill_losses())
+        return losses
+
+    def train(self, mode: bool = True) -> 'FrozenTeacherDistill':
+        super().train(mode)
+        self.teacher.eval()
+        return self
