@@ -57,6 +57,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     # when keys or shapes do not match.
     cfg.load_from = None
     cfg.resume = False
+    if 'teacher_ckpt' in cfg.model:
+        # A distillation checkpoint carries the teacher's weights itself.
+        cfg.model.teacher_ckpt = None
     if args.out and args.out_item == 'pred':
         evaluators = cfg.test_evaluator
         if not isinstance(evaluators, (list, tuple)):
