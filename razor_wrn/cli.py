@@ -11,6 +11,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from .checkpoint import CheckpointError
+from .datasets import CIFAR10DataError
 
 
 class UserError(RuntimeError):
@@ -19,15 +20,8 @@ class UserError(RuntimeError):
 
 # Errors caused by input rather than by a bug: they are reported as one line
 # without a traceback (set RAZOR_WRN_DEBUG=1 to see it anyway).
-USER_ERRORS = (UserError, CheckpointError, FloatingPointError,
-               FileNotFoundError, SyntaxError)
-
-
-def register_user_error(error_type: type) -> None:
-    """Report ``error_type`` like the built-in user errors."""
-    global USER_ERRORS
-    if error_type not in USER_ERRORS:
-        USER_ERRORS = USER_ERRORS + (error_type, )
+USER_ERRORS = (UserError, CheckpointError, CIFAR10DataError,
+               FloatingPointError, FileNotFoundError, SyntaxError)
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:

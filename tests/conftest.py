@@ -10,9 +10,15 @@ Its md5 sums differ from the official files, so loading it emits a
 ``CIFAR10ChecksumWarning``. ``make_tiny_cifar10(...)`` writes other sizes, or
 images whose class is learnable (``signal=True``: each class has its own mean
 colour, so a small CNN separates them in a few steps despite crop/flip).
+
+``tools`` gives tools/train.py, tools/test.py and the KD converter as modules
+(tests call their ``main(argv)``); ``data_options`` points a config's loaders
+at tiny data.
 """
+import importlib.util
 import pickle
 from pathlib import Path
+from types import ModuleType
 from typing import Callable, Dict, Tuple
 
 import numpy as np
@@ -137,3 +143,45 @@ def tiny_cifar10(make_tiny_cifar10: Callable[..., str]) -> str:
     random pixels from seed 0, labels ``i % 10`` for image ``i``. Read-only.
     """
     return make_tiny_cifar10()
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load_tool(relative_path: str) -> ModuleType:
+    """Import a script from tools/ as a module, so tests call its main()."""
+    path = REPO / 'tools' / relative_path
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='session')
+def tools():
+    """The train/test/convert tools as modules."""
+    return {
+        'train': load_tool('train.py'),
+        'test': load_tool('test.py'),
+        'convert': load_tool(
+            'model_converters/convert_kd_ckpt_to_student.py'),
+    }
+
+
+def _data_options(data_root: str, batch_size: int) -> list:
+    """--cfg-options pointing every loader at tiny data, in-process."""
+    options = []
+    for loader in ('train', 'val', 'test'):
+        options += [
+            f'{loader}_dataloader.dataset.data_root={data_root}',
+            f'{loader}_dataloader.batch_size={batch_size}',
+            f'{loader}_dataloader.num_workers=0',
+            f'{loader}_dataloader.persistent_workers=False',
+        ]
+    return options + ['default_hooks.logger.interval=1']
+
+
+@pytest.fixture(scope='session')
+def data_options() -> Callable[[str, int], list]:
+    """``(data_root, batch_size) -> list`` of --cfg-options for tiny data."""
+    return _data_options
