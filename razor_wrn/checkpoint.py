@@ -13,7 +13,6 @@ mmengine loads ``http(s)://`` checkpoints through ``torch.hub`` with
 import os
 import os.path as osp
 import pickle
-import zipfile
 from typing import Any, Dict, Optional
 from urllib.parse import urlparse
 
@@ -22,6 +21,7 @@ import torch
 from mmengine.dist import get_dist_info
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import CheckpointLoader
+from mmengine.runner import checkpoint as mmengine_checkpoint
 
 
 class CheckpointError(RuntimeError):
@@ -102,23 +102,34 @@ def load_checkpoint_file(filename: str,
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
-        if 'Unsupported global' in str(error) or 'GLOBAL' in str(error):
-            first_line = str(error).strip().splitlines()[0]
+        refused = _refused_object(str(error))
+        if refused:
             raise CheckpointError(
                 f'Refusing to load {path!r}: it contains Python objects that '
                 'are not plain data, and razor_wrn never runs code from a '
-                f'checkpoint ({first_line}). Re-save only its weights, e.g. '
-                "torch.save({'state_dict': ckpt['state_dict']}, 'clean.pth') "
-                'in an environment you trust.') from error
-        raise CheckpointError(
-            f'{path!r} is not a readable torch checkpoint ({error}). The '
-            'file may be truncated or corrupt: download or save it '
-            'again.') from error
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as error:
-        raise CheckpointError(
-            f'{path!r} is not a readable torch checkpoint ({error}). The '
-            'file may be truncated or corrupt: download or save it '
-            'again.') from error
+                f'checkpoint ({refused}). If you trust the file, re-save '
+                "only its weights, e.g. torch.save({'state_dict': "
+                "ckpt['state_dict']}, 'clean.pth').") from error
+        raise _unreadable(path, error) from error
+    except Exception as error:
+        # A non-checkpoint file can fail anywhere in the unpickler
+        # (KeyError, IndexError, ...): all of them mean "not readable".
+        raise _unreadable(path, error) from error
+
+
+def _refused_object(message: str) -> Optional[str]:
+    """The line of torch's weights-only error naming what was refused."""
+    for line in message.splitlines():
+        if 'unsupported global' in line.lower() or 'getattr(' in line:
+            return line.strip().removeprefix('WeightsUnpickler error: ')
+    return None
+
+
+def _unreadable(path: str, error: Exception) -> CheckpointError:
+    return CheckpointError(
+        f'{path!r} is not a readable torch checkpoint '
+        f'({type(error).__name__}: {error}). The file may be truncated or '
+        'corrupt: download or save it again.')
 
 
 def state_dict_of(checkpoint: Any, source: str) -> Dict[str, torch.Tensor]:
@@ -162,6 +173,9 @@ def use_safe_checkpoint_loaders() -> None:
     CheckpointLoader.register_scheme('', _load_local, force=True)
     CheckpointLoader.register_scheme(('http://', 'https://'), _load_http,
                                      force=True)
+    # mmengine's torchvision://, open-mmlab:// and mmcls:// loaders call its
+    # module-level load_from_http directly, bypassing the scheme table.
+    mmengine_checkpoint.load_from_http = _load_http
 
 
 def _wrn_signature(state_dict: Dict[str, torch.Tensor]) -> Optional[str]:

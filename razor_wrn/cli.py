@@ -31,8 +31,8 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
         raise UserError(f'Config file not found: {path!r}.')
     try:
         cfg = Config.fromfile(path)
-    except SyntaxError:
-        raise
+    except SyntaxError as error:
+        raise UserError(f'Syntax error in config {path!r}: {error}') from error
     except Exception as error:
         raise UserError(
             f'Could not read config {path!r}: {type(error).__name__}: '

@@ -1,0 +1,505 @@
+"""Safe checkpoint loading: mmengine checkpoints round-trip, files that would
+run code are refused without running it, and every failure is one readable
+:class:`CheckpointError`."""
+import collections
+import os
+import shlex
+import shutil
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import razor_wrn  # noqa: F401  (applies the safe loaders)
+from mmengine.logging import HistoryBuffer, MessageHub
+from mmengine.runner import CheckpointLoader
+from mmengine.runner import checkpoint as mmengine_checkpoint
+from mmengine.runner.checkpoint import save_checkpoint
+
+from razor_wrn import checkpoint as safe
+from razor_wrn.checkpoint import (CheckpointError, load_checkpoint_file,
+                                  load_weights_strictly, state_dict_of)
+from razor_wrn.models.backbones import WideResNet
+
+URL = 'https://example.com/models/wrn.pth'
+
+
+# --------------------------------------------------------------- payloads
+class RunsShellCommand:
+    """Pickles as ``os.system(command)``: loading it would run the command."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self):
+        return (os.system, (self.command, ))
+
+
+class GetAttr:
+    """Pickles as ``builtins.getattr(owner, name)``."""
+
+    def __init__(self, owner, name: str) -> None:
+        self.owner, self.name = owner, name
+
+    def __reduce__(self):
+        return (getattr, (self.owner, self.name))
+
+
+def save_payload(path: Path, marker: Path) -> Path:
+    torch.save({'state_dict': {'w': torch.ones(1)},
+                'meta': RunsShellCommand(f'touch {shlex.quote(str(marker))}')},
+               path)
+    return path
+
+
+def wrn(depth: int, width: int = 1) -> WideResNet:
+    torch.manual_seed(0)
+    return WideResNet(depth=depth, widen_factor=width)
+
+
+def mmengine_style_checkpoint():
+    """What mmengine's Runner saves: weights, optimizer and scheduler state
+    (its milestones are a ``Counter``), the message hub's HistoryBuffers
+    holding numpy values, numpy scalars in ``meta``."""
+    model = nn.Linear(3, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(torch.ones(4, 3)).sum().backward()
+    optimizer.step()
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, [100, 150])
+    hub = MessageHub('checkpoint_test_hub')
+    hub.update_scalar('train/loss', np.float64(2.5))
+    hub.update_scalar('train/loss', 1.5, count=3)
+    hub.update_scalar('train/lr', np.float32(0.1))
+    hub.update_info('iter', np.int64(30))
+    return {
+        'meta': {'epoch': 3, 'iter': 30, 'seed': np.int64(1234),
+                 'best_score': np.float32(71.25),
+                 'dataset_meta': {'classes': ('cat', 'dog')}},
+        'state_dict': model.state_dict(),
+        'optimizer': optimizer.state_dict(),
+        'param_schedulers': [scheduler.state_dict()],
+        'message_hub': hub.state_dict(),
+        'histogram': np.arange(6, dtype=np.int32).reshape(2, 3),
+    }
+
+
+def assert_mmengine_checkpoint_equal(loaded, saved):
+    assert loaded['meta'] == saved['meta']
+    assert type(loaded['meta']['seed']) is np.int64
+    assert type(loaded['meta']['best_score']) is np.float32
+    assert loaded['state_dict'].keys() == saved['state_dict'].keys()
+    for key, value in saved['state_dict'].items():
+        assert torch.equal(loaded['state_dict'][key], value)
+    momentum = loaded['optimizer']['state'][0]['momentum_buffer']
+    assert torch.equal(momentum, saved['optimizer']['state'][0]
+                       ['momentum_buffer'])
+    milestones = loaded['param_schedulers'][0]['milestones']
+    assert type(milestones) is collections.Counter
+    assert milestones == collections.Counter({100: 1, 150: 1})
+    assert loaded['message_hub']['runtime_info'] == OrderedDict(iter=30)
+    assert type(loaded['message_hub']['runtime_info']['iter']) is np.int64
+    loss = loaded['message_hub']['log_scalars']['train/loss']
+    assert isinstance(loss, HistoryBuffer)
+    logs, counts = loss.data
+    np.testing.assert_array_equal(logs, [2.5, 1.5])
+    np.testing.assert_array_equal(counts, [1, 3])
+    # The statistics methods were pickled as getattr(HistoryBuffer, name).
+    assert loss.mean() == 1.0  # (2.5 + 1.5) / (1 + 3)
+    assert loss.statistics('current') == 1.5
+    assert loss.statistics('max') == 2.5
+    assert loss.statistics('min') == 1.5
+    np.testing.assert_array_equal(loaded['histogram'],
+                                  np.arange(6).reshape(2, 3))
+    assert loaded['histogram'].dtype == np.int32
+
+
+# ----------------------------------------------------- round trip (local)
+def test_mmengine_checkpoint_round_trips_through_the_safe_loader(tmp_path):
+    saved = mmengine_style_checkpoint()
+    path = str(tmp_path / 'epoch_3.pth')
+    save_checkpoint(saved, path)
+
+    assert_mmengine_checkpoint_equal(load_checkpoint_file(path), saved)
+
+
+def test_mmengine_checkpoint_loader_uses_the_safe_local_loader(tmp_path):
+    saved = mmengine_style_checkpoint()
+    path = str(tmp_path / 'epoch_3.pth')
+    save_checkpoint(saved, path)
+
+    assert CheckpointLoader._get_checkpoint_loader(path) is safe._load_local
+    loaded = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    assert_mmengine_checkpoint_equal(loaded, saved)
+
+
+def test_user_path_is_expanded(tmp_path, monkeypatch):
+    monkeypatch.setenv('HOME', str(tmp_path))
+    torch.save({'w': torch.arange(3)}, tmp_path / 'home.pth')
+
+    loaded = load_checkpoint_file('~/home.pth')
+    assert torch.equal(loaded['w'], torch.arange(3))
+
+
+# ------------------------------------------------------------ refusals
+def test_pickled_shell_command_is_refused_and_not_run(tmp_path):
+    marker = tmp_path / 'MARKER'
+    path = save_payload(tmp_path / 'evil.pth', marker)
+
+    with pytest.raises(CheckpointError) as error:
+        load_checkpoint_file(str(path))
+    message = str(error.value)
+    assert message.startswith(
+        f'Refusing to load {str(path)!r}: it contains Python objects that '
+        'are not plain data, and razor_wrn never runs code from a '
+        'checkpoint (')
+    assert message.endswith(
+        "If you trust the file, re-save only its weights, e.g. "
+        "torch.save({'state_dict': ckpt['state_dict']}, 'clean.pth').")
+    assert not marker.exists()
+
+
+def test_mmengine_checkpoint_loader_refuses_the_shell_command(tmp_path):
+    marker = tmp_path / 'MARKER'
+    path = save_payload(tmp_path / 'evil.pth', marker)
+
+    with pytest.raises(CheckpointError, match='^Refusing to load'):
+        CheckpointLoader.load_checkpoint(str(path))
+    with pytest.raises(CheckpointError, match='^Refusing to load'):
+        mmengine_checkpoint.load_checkpoint(nn.Linear(1, 1), str(path))
+    assert not marker.exists()
+
+
+GETATTR_PAYLOADS = {
+    'HistoryBuffer.__init__': (
+        GetAttr(HistoryBuffer, '__init__'),
+        f"getattr({HistoryBuffer!r}, '__init__') is not allowed"),
+    'HistoryBuffer.__class__': (
+        GetAttr(HistoryBuffer, '__class__'),
+        f"getattr({HistoryBuffer!r}, '__class__') is not allowed"),
+    # The first step is a permitted statistics lookup; walking on from the
+    # function it returns to its module globals is not.
+    'HistoryBuffer.mean.__globals__': (
+        GetAttr(GetAttr(HistoryBuffer, 'mean'), '__globals__'),
+        "getattr(<function HistoryBuffer.mean at 0x"),
+    # A statistics name, but not looked up on HistoryBuffer.
+    'ndarray.max': (
+        GetAttr(np.ndarray, 'max'),
+        "getattr(<class 'numpy.ndarray'>, 'max') is not allowed"),
+    'OrderedDict.__init__': (
+        GetAttr(OrderedDict, '__init__'),
+        "getattr(<class 'collections.OrderedDict'>, '__init__') is not "
+        'allowed'),
+}
+
+
+@pytest.mark.parametrize('payload', [
+    payload for payload, _ in GETATTR_PAYLOADS.values()
+], ids=list(GETATTR_PAYLOADS))
+def test_getattr_reaches_only_history_buffer_statistics(tmp_path, payload):
+    path = tmp_path / 'getattr.pth'
+    torch.save({'state_dict': {'w': torch.ones(1)}, 'meta': payload}, path)
+
+    with pytest.raises(CheckpointError) as error:
+        load_checkpoint_file(str(path))
+    assert str(error.value).startswith(
+        f'Refusing to load {str(path)!r}: it contains Python objects that '
+        'are not plain data')
+
+
+@pytest.mark.parametrize('payload, refused', [
+    (RunsShellCommand('true'),
+     'unsupported GLOBAL posix.system whose module posix is blocked'),
+    GETATTR_PAYLOADS['HistoryBuffer.__init__'],
+], ids=['os.system', 'getattr'])
+def test_refusal_names_the_refused_global(tmp_path, payload, refused):
+    path = tmp_path / 'refused.pth'
+    torch.save({'meta': payload}, path)
+
+    with pytest.raises(CheckpointError) as error:
+        load_checkpoint_file(str(path))
+    assert refused in str(error.value)
+    assert 'weights_only` set to `False`' not in str(error.value)
+
+
+@pytest.mark.parametrize('name', ['min', 'max', 'mean', 'current'])
+def test_getattr_serves_history_buffer_statistics(tmp_path, name):
+    path = tmp_path / 'stat.pth'
+    torch.save({'method': GetAttr(HistoryBuffer, name)}, path)
+
+    assert load_checkpoint_file(str(path)) == {
+        'method': getattr(HistoryBuffer, name)
+    }
+
+
+# ------------------------------------------------ unreadable files
+def test_missing_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CheckpointError) as error:
+        load_checkpoint_file('work_dirs/nope.pth')
+    assert str(error.value) == (
+        "Checkpoint file not found: 'work_dirs/nope.pth'. Check the path "
+        f'(relative paths are resolved from {str(tmp_path)!r}).')
+
+
+def test_directory_is_not_a_checkpoint_file(tmp_path):
+    with pytest.raises(CheckpointError, match='^Checkpoint file not found'):
+        load_checkpoint_file(str(tmp_path))
+
+
+def assert_unreadable(path: Path) -> None:
+    with pytest.raises(CheckpointError) as error:
+        load_checkpoint_file(str(path))
+    message = str(error.value)
+    assert message.startswith(
+        f'{str(path)!r} is not a readable torch checkpoint (')
+    assert message.endswith(
+        'The file may be truncated or corrupt: download or save it again.')
+
+
+def test_truncated_checkpoint(tmp_path):
+    whole = tmp_path / 'whole.pth'
+    torch.save({'state_dict': wrn(10).state_dict()}, whole)
+    data = whole.read_bytes()
+    truncated = tmp_path / 'truncated.pth'
+    truncated.write_bytes(data[:len(data) // 2])
+
+    assert_unreadable(truncated)
+
+
+@pytest.mark.parametrize('content', [
+    np.random.default_rng(0).bytes(4096),
+    b'',
+    b'\0' * 64,
+    b"model = dict(type='ImageClassifier')\n",
+    b'{"state_dict": {}}\n',
+    b'<html><body>404 Not Found</body></html>\n',
+    # A text file beginning with 'h' (pickle's BINGET): the weights-only
+    # unpickler raises KeyError.
+    b'hello, this is not a checkpoint\n',
+    # Bytes starting with 'u' (SETITEMS on an empty stack): IndexError.
+    b'u' + np.random.default_rng(0).bytes(64),
+],
+                         ids=['random', 'empty', 'zeros', 'python', 'json',
+                              'html', 'text-h', 'bytes-u'])
+def test_non_checkpoint_file(tmp_path, content):
+    path = tmp_path / 'not_a_checkpoint.pth'
+    path.write_bytes(content)
+
+    assert_unreadable(path)
+
+
+# ------------------------------------------------------- state_dict_of
+def test_state_dict_of_unwraps_the_state_dict_entry():
+    weights = OrderedDict(w=torch.ones(2), b=torch.zeros(1))
+    assert state_dict_of({'meta': {'epoch': 1}, 'state_dict': weights},
+                         'ckpt.pth') is weights
+
+
+def test_state_dict_of_accepts_a_bare_state_dict():
+    weights = OrderedDict(w=torch.ones(2), b=torch.zeros(1))
+    assert state_dict_of(weights, 'ckpt.pth') is weights
+
+
+@pytest.mark.parametrize('checkpoint', [
+    [torch.ones(1)],
+    torch.ones(1),
+    None,
+    {'meta': {'epoch': 1}},
+    {'state_dict': [torch.ones(1)]},
+    {'state_dict': {'w': torch.ones(1), 'step': 3}},
+    {'w': torch.ones(1), 'step': 3},
+],
+                         ids=['list', 'tensor', 'none', 'meta-only',
+                              'state_dict-list', 'state_dict-non-tensor',
+                              'bare-non-tensor'])
+def test_state_dict_of_rejects_other_objects(checkpoint):
+    with pytest.raises(CheckpointError) as error:
+        state_dict_of(checkpoint, 'ckpt.pth')
+    assert str(error.value) == (
+        "'ckpt.pth' holds no state dict: expected a dict of tensors or a "
+        "dict with a 'state_dict' entry.")
+
+
+# ------------------------------------------------ load_weights_strictly
+class TwoLayers(nn.Module):
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+        self.head = nn.Linear(2, 1)
+
+
+def test_load_weights_strictly_loads_matching_weights():
+    source, model = wrn(10), WideResNet(depth=10, widen_factor=1)
+    weights = source.state_dict()
+
+    assert load_weights_strictly(model, weights, 'wrn.pth') is None
+    loaded = model.state_dict()
+    assert loaded.keys() == weights.keys()
+    assert all(torch.equal(loaded[k], v) for k, v in weights.items())
+    assert not torch.equal(weights['conv1.weight'],
+                           WideResNet(depth=10).state_dict()['conv1.weight'])
+
+
+def test_load_weights_strictly_lists_every_kind_of_mismatch():
+    model = TwoLayers()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    weights = {
+        'fc.weight': torch.zeros(3, 4),
+        'fc.bias': torch.zeros(2),
+        'head.weight': torch.zeros(1, 2),
+        'extra.weight': torch.zeros(1),
+    }
+
+    with pytest.raises(CheckpointError) as error:
+        load_weights_strictly(model, weights, 'two.pth')
+    assert str(error.value) == (
+        "Checkpoint 'two.pth' does not fit the model:\n"
+        '  missing keys (1):\n'
+        '    head.bias\n'
+        '  unexpected keys (1):\n'
+        '    extra.weight\n'
+        '  shape mismatches (1):\n'
+        '    fc.weight: checkpoint (3, 4) vs model (2, 4)')
+    # Nothing was loaded: not even the keys that fit.
+    assert all(torch.equal(model.state_dict()[k], v)
+               for k, v in before.items())
+
+
+def test_load_weights_strictly_names_the_wrn_depth_of_both():
+    model = WideResNet(depth=16, widen_factor=1)
+    weights = wrn(10).state_dict()  # WRN-10-1: one block per stage
+
+    with pytest.raises(CheckpointError) as error:
+        load_weights_strictly(model, weights, 'wrn10-1.pth')
+    # 3 stages x one missing block of bn1 (5 entries), conv1, bn2 (5), conv2.
+    assert str(error.value) == (
+        "Checkpoint 'wrn10-1.pth' does not fit the model:\n"
+        '  missing keys (36):\n'
+        '    layer1.1.bn1.weight\n'
+        '    layer1.1.bn1.bias\n'
+        '    layer1.1.bn1.running_mean\n'
+        '    layer1.1.bn1.running_var\n'
+        '    layer1.1.bn1.num_batches_tracked\n'
+        '    layer1.1.conv1.weight\n'
+        '    layer1.1.bn2.weight\n'
+        '    layer1.1.bn2.bias\n'
+        '    ... and 28 more\n'
+        '  Likely cause: the checkpoint holds a WRN-10-1, the config builds '
+        'a WRN-16-1: use the config that matches the checkpoint.')
+
+
+def test_load_weights_strictly_names_the_wrn_width_of_both():
+    model = WideResNet(depth=10, widen_factor=1)
+    weights = wrn(10, width=2).state_dict()
+
+    with pytest.raises(CheckpointError) as error:
+        load_weights_strictly(model, weights, 'wrn10-2.pth')
+    message = str(error.value)
+    # Stage 1 of WRN-10-2 widens 16 -> 32 channels, so it has a shortcut
+    # conv that WRN-10-1 lacks.
+    assert '  unexpected keys (1):\n    layer1.0.downsample.weight\n' in (
+        message)
+    assert ('    layer1.0.conv1.weight: checkpoint (32, 16, 3, 3) vs model '
+            '(16, 16, 3, 3)\n') in message
+    assert 'missing keys' not in message
+    assert message.endswith(
+        '  Likely cause: the checkpoint holds a WRN-10-2, the config builds '
+        'a WRN-10-1: use the config that matches the checkpoint.')
+
+
+def test_load_weights_strictly_recognises_a_distillation_checkpoint():
+    model = WideResNet(depth=10, widen_factor=1)
+    student = wrn(10).state_dict()
+    weights = {f'architecture.{k}': v for k, v in student.items()}
+    weights.update({f'teacher.{k}': v for k, v in student.items()})
+
+    with pytest.raises(CheckpointError) as error:
+        load_weights_strictly(model, weights, 'kd.pth')
+    message = str(error.value)
+    count = len(student)
+    assert f'  missing keys ({count}):\n    conv1.weight\n' in message
+    assert (f'  unexpected keys ({2 * count}):\n'
+            '    architecture.conv1.weight\n') in message
+    assert message.endswith(
+        '  Likely cause: this is a distillation checkpoint: test it with its '
+        'KD config, or extract the student with '
+        'tools/model_converters/convert_kd_ckpt_to_student.py.')
+    # The same WRN on both sides: no architecture hint.
+    assert 'WRN-' not in message
+
+
+# --------------------------------------------------------------- http(s)
+@pytest.fixture
+def hub_dir(tmp_path, monkeypatch):
+    """torch.hub's cache in ``tmp_path``; downloads copy ``served`` files."""
+    monkeypatch.setattr(torch.hub, 'get_dir', lambda: str(tmp_path / 'hub'))
+    served, calls = {}, []
+
+    def fake_download(url, dst, *args, **kwargs):
+        calls.append((url, dst))
+        if url not in served:
+            raise OSError(f'HTTP Error 404: Not Found ({url})')
+        shutil.copyfile(served[url], dst)
+
+    monkeypatch.setattr(torch.hub, 'download_url_to_file', fake_download)
+    return served, calls, tmp_path / 'hub' / 'checkpoints'
+
+
+def test_http_checkpoint_is_downloaded_once_and_loaded_safely(
+        tmp_path, hub_dir):
+    served, calls, cache = hub_dir
+    saved = mmengine_style_checkpoint()
+    save_checkpoint(saved, str(tmp_path / 'remote.pth'))
+    served[URL] = tmp_path / 'remote.pth'
+
+    assert CheckpointLoader._get_checkpoint_loader(URL) is safe._load_http
+    assert_mmengine_checkpoint_equal(
+        CheckpointLoader.load_checkpoint(URL, map_location='cpu'), saved)
+    assert calls == [(URL, str(cache / 'wrn.pth'))]
+    # The second load reads the cached file.
+    assert_mmengine_checkpoint_equal(load_checkpoint_file(URL), saved)
+    assert len(calls) == 1
+
+
+def test_http_checkpoint_with_code_is_refused_and_not_run(tmp_path, hub_dir):
+    served, calls, cache = hub_dir
+    marker = tmp_path / 'MARKER'
+    served[URL] = save_payload(tmp_path / 'evil.pth', marker)
+
+    with pytest.raises(CheckpointError) as error:
+        CheckpointLoader.load_checkpoint(URL)
+    assert str(error.value).startswith(
+        f"Refusing to load {str(cache / 'wrn.pth')!r}")
+    assert not marker.exists()
+
+
+def test_http_download_failure(hub_dir):
+    served, calls, cache = hub_dir
+
+    with pytest.raises(CheckpointError) as error:
+        CheckpointLoader.load_checkpoint(URL)
+    assert str(error.value) == (
+        f'Could not download checkpoint {URL}: HTTP Error 404: Not Found '
+        f'({URL}). Check the URL and your network, or download the file '
+        'yourself and pass its local path instead.')
+    assert isinstance(error.value.__cause__, OSError)
+    assert not (cache / 'wrn.pth').exists()
+
+
+def test_model_zoo_scheme_goes_through_the_safe_loader(
+        tmp_path, hub_dir, monkeypatch):
+    served, calls, cache = hub_dir
+    marker = tmp_path / 'MARKER'
+    served[URL] = save_payload(tmp_path / 'evil.pth', marker)
+    monkeypatch.setattr(mmengine_checkpoint, 'get_torchvision_models',
+                        lambda: {'wrn': URL})
+
+    try:
+        with pytest.raises(CheckpointError, match='^Refusing to load'):
+            CheckpointLoader.load_checkpoint('torchvision://wrn')
+    finally:
+        assert not marker.exists()

@@ -1,0 +1,309 @@
+"""The command-line layer: config loading, user errors as one ``ERROR:``
+line with exit code 1, and how ``tools/train.py`` applies its flags."""
+import importlib.util
+import os
+import os.path as osp
+from pathlib import Path
+
+import pytest
+
+import razor_wrn  # noqa: F401  (compat shim, registries)
+from razor_wrn import cli
+from razor_wrn.checkpoint import CheckpointError
+from razor_wrn.cli import UserError, load_config, run_cli
+from razor_wrn.datasets import CIFAR10DataError
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = str(REPO / 'configs' / 'vanilla' / 'wrn16-w2_b128x1_cifar10.py')
+
+
+@pytest.fixture(scope='module')
+def train_tool():
+    """``tools/train.py`` as a module (it is a script, not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        'razor_wrn_tools_train', REPO / 'tools' / 'train.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def restore_local_rank(monkeypatch):
+    # parse_args sets LOCAL_RANK in os.environ; undo it after each test.
+    monkeypatch.delenv('LOCAL_RANK', raising=False)
+
+
+def write(path: Path, text: str) -> str:
+    path.write_text(text)
+    return str(path)
+
+
+# ------------------------------------------------------------ load_config
+def test_load_config_reads_the_config_and_merges_options():
+    cfg = load_config(CONFIG, {'train_cfg.max_epochs': 2})
+
+    assert cfg.model.backbone.depth == 16
+    assert cfg.model.backbone.widen_factor == 2
+    assert cfg.model.head.in_channels == 128
+    assert cfg.train_cfg.max_epochs == 2
+    assert cfg.train_cfg.val_interval == 1  # untouched siblings stay
+    assert load_config(CONFIG).train_cfg.max_epochs == 200
+
+
+def test_load_config_missing_file():
+    with pytest.raises(UserError) as error:
+        load_config('configs/nope.py')
+    assert str(error.value) == "Config file not found: 'configs/nope.py'."
+
+
+def test_load_config_without_model(tmp_path):
+    path = write(tmp_path / 'no_model.py', 'train_cfg = dict(max_epochs=1)\n')
+    with pytest.raises(UserError) as error:
+        load_config(path)
+    assert str(error.value) == f'Config {path!r} defines no `model`.'
+
+
+def test_load_config_that_fails_to_evaluate(tmp_path):
+    path = write(tmp_path / 'broken.py', 'model = dict(type=undefined)\n')
+    with pytest.raises(UserError) as error:
+        load_config(path)
+    assert str(error.value) == (
+        f"Could not read config {path!r}: NameError: name 'undefined' is "
+        'not defined')
+    assert isinstance(error.value.__cause__, NameError)
+
+
+def test_load_config_with_missing_base(tmp_path):
+    path = write(tmp_path / 'child.py',
+                 "_base_ = ['./missing_base.py']\nmodel = dict()\n")
+    with pytest.raises(UserError) as error:
+        load_config(path)
+    assert str(error.value).startswith(
+        f'Could not read config {path!r}: FileNotFoundError: ')
+    assert str(error.value).endswith(
+        f"No such file or directory: '{tmp_path}/./missing_base.py'")
+
+
+def test_load_config_syntax_error_is_a_user_error(tmp_path, capsys):
+    path = write(tmp_path / 'syntax.py', 'model = dict(\n')
+
+    with pytest.raises(UserError, match='Syntax error in config'):
+        load_config(path)
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(lambda argv: load_config(path))
+    assert exit_info.value.code == 1
+    captured = capsys.readouterr()
+    assert captured.out == ''
+    assert captured.err.startswith('ERROR: ')
+    assert captured.err.count('\n') == 1
+
+
+def test_syntax_error_names_the_config_file(tmp_path, capsys):
+    path = write(tmp_path / 'syntax.py', 'model = dict(\n')
+
+    with pytest.raises(SystemExit):
+        run_cli(lambda argv: load_config(path))
+    err = capsys.readouterr().err
+    assert path in err
+    assert 'line 1' in err
+
+
+# ---------------------------------------------------------------- run_cli
+def test_run_cli_passes_argv_and_returns_on_success(capsys):
+    seen = []
+    assert run_cli(seen.append, ['a.py', '--amp']) is None
+    assert seen == [['a.py', '--amp']]
+    assert capsys.readouterr().err == ''
+
+
+@pytest.mark.parametrize('error', [
+    UserError('Config file not found: x.py.'),
+    CheckpointError('Checkpoint file not found: x.pth.'),
+    CIFAR10DataError('data_batch_1 is missing.'),
+    FloatingPointError('Non-finite loss at epoch 1.'),
+    FileNotFoundError('data_root does not exist.'),
+    SyntaxError('There are syntax errors in config file x.py.'),
+],
+                         ids=lambda error: type(error).__name__)
+def test_run_cli_reports_user_errors_in_one_line(error, capsys, monkeypatch):
+    monkeypatch.delenv('RAZOR_WRN_DEBUG', raising=False)
+
+    def main(argv):
+        raise error
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(main, [])
+    assert exit_info.value.code == 1
+    assert capsys.readouterr() == ('', f'ERROR: {error}\n')
+
+
+def test_run_cli_names_the_error_type_when_the_message_is_empty(capsys):
+
+    def main(argv):
+        raise UserError()
+
+    with pytest.raises(SystemExit):
+        run_cli(main, [])
+    assert capsys.readouterr().err == 'ERROR: UserError\n'
+
+
+def test_run_cli_lets_other_errors_propagate(capsys):
+    bug = ValueError('a bug, not a user error')
+
+    def main(argv):
+        raise bug
+
+    with pytest.raises(ValueError) as error:
+        run_cli(main, [])
+    assert error.value is bug
+    assert capsys.readouterr().err == ''
+
+
+def test_run_cli_prints_the_traceback_in_debug_mode(capsys, monkeypatch):
+    monkeypatch.setenv('RAZOR_WRN_DEBUG', '1')
+
+    def failing_main(argv):
+        raise UserError('bad flag')
+
+    with pytest.raises(SystemExit):
+        run_cli(failing_main, [])
+    err = capsys.readouterr().err
+    assert err.startswith('Traceback (most recent call last):\n')
+    assert 'in failing_main' in err
+    assert err.endswith('UserError: bad flag\nERROR: bad flag\n')
+
+
+# ------------------------------------------------- tools/train.py flags
+def merged(train_tool, *flags):
+    args = train_tool.parse_args([CONFIG, *flags])
+    return train_tool.merge_args(
+        load_config(args.config, args.cfg_options), args)
+
+
+def test_train_defaults(train_tool):
+    cfg = merged(train_tool)
+
+    assert cfg.work_dir == osp.join('work_dirs', 'wrn16-w2_b128x1_cifar10')
+    assert cfg.launcher == 'none'
+    assert cfg.resume is False
+    assert cfg.load_from is None
+    assert 'type' not in cfg.optim_wrapper  # mmengine's OptimWrapper
+    assert cfg.auto_scale_lr == dict(base_batch_size=128)
+    assert cfg.val_cfg == dict()
+    assert cfg.val_dataloader.batch_size == 128
+    assert cfg.val_evaluator.type == 'Accuracy'
+
+
+def test_train_work_dir(train_tool, tmp_path):
+    assert merged(train_tool, '--work-dir',
+                  str(tmp_path)).work_dir == str(tmp_path)
+    # A work_dir set in the config (or --cfg-options) is kept.
+    assert merged(train_tool, '--cfg-options',
+                  'work_dir=runs/a').work_dir == 'runs/a'
+
+
+def test_train_resume_without_value_resumes_the_latest(train_tool):
+    cfg = merged(train_tool, '--cfg-options', 'load_from=teacher.pth',
+                 '--resume')
+
+    assert cfg.resume is True
+    assert cfg.load_from is None
+
+
+def test_train_resume_from_a_file(train_tool, tmp_path):
+    checkpoint = tmp_path / 'epoch_3.pth'
+    checkpoint.write_bytes(b'')
+    cfg = merged(train_tool, '--resume', str(checkpoint))
+
+    assert cfg.resume is True
+    assert cfg.load_from == str(checkpoint)
+
+
+def test_train_resume_from_a_url_is_not_checked_locally(train_tool):
+    url = 'https://example.com/epoch_3.pth'
+    cfg = merged(train_tool, '--resume', url)
+
+    assert cfg.resume is True
+    assert cfg.load_from == url
+
+
+def test_train_resume_from_a_missing_file(train_tool, tmp_path):
+    missing = str(tmp_path / 'epoch_9.pth')
+    with pytest.raises(UserError) as error:
+        merged(train_tool, '--resume', missing)
+    assert str(error.value) == (
+        f'--resume checkpoint not found: {missing!r}. Pass an existing '
+        'checkpoint, or --resume without a value to resume from the latest '
+        'checkpoint in the work dir.')
+
+
+def test_train_amp(train_tool):
+    cfg = merged(train_tool, '--amp')
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.loss_scale == 'dynamic'
+    assert cfg.optim_wrapper.optimizer.lr == 0.1
+
+    cfg = merged(train_tool, '--amp', '--cfg-options',
+                 'optim_wrapper.loss_scale=512')
+    assert cfg.optim_wrapper.loss_scale == 512
+
+
+def test_train_no_validate_clears_every_val_part(train_tool):
+    cfg = merged(train_tool, '--no-validate')
+
+    assert cfg.val_cfg is None
+    assert cfg.val_dataloader is None
+    assert cfg.val_evaluator is None
+    assert cfg.test_dataloader.batch_size == 128  # test parts stay
+
+
+def test_train_auto_scale_lr(train_tool):
+    cfg = merged(train_tool, '--auto-scale-lr')
+    assert cfg.auto_scale_lr == dict(base_batch_size=128, enable=True)
+
+
+def test_train_launcher_and_local_rank(train_tool):
+    cfg = merged(train_tool, '--launcher', 'pytorch', '--local-rank', '3')
+    assert cfg.launcher == 'pytorch'
+    assert os.environ['LOCAL_RANK'] == '3'
+
+
+@pytest.mark.parametrize('argv, expected', [
+    (['configs/nope.py'], "ERROR: Config file not found: 'configs/nope.py'."),
+    ([CONFIG, '--resume', 'missing.pth'],
+     "ERROR: --resume checkpoint not found: 'missing.pth'."),
+],
+                         ids=['missing-config', 'missing-resume'])
+def test_train_main_reports_user_errors_before_building_a_runner(
+        train_tool, argv, expected, capsys, monkeypatch):
+    monkeypatch.setattr(
+        train_tool, 'build_runner',
+        lambda cfg: pytest.fail('built a runner for a bad command line'))
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(train_tool.main, argv)
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith(expected)
+    assert err.count('\n') == 1
+    assert 'Traceback' not in err
+
+
+def test_train_main_builds_and_trains_the_merged_config(
+        train_tool, monkeypatch, tmp_path):
+    trained = []
+
+    class FakeRunner:
+
+        def __init__(self, cfg):
+            self.cfg = cfg
+
+        def train(self):
+            trained.append(self.cfg)
+
+    monkeypatch.setattr(train_tool, 'build_runner', FakeRunner)
+    run_cli(train_tool.main, [CONFIG, '--work-dir', str(tmp_path), '--amp'])
+
+    assert len(trained) == 1
+    assert trained[0].work_dir == str(tmp_path)
+    assert trained[0].optim_wrapper.type == 'AmpOptimWrapper'
