@@ -185,3 +185,20 @@ def _data_options(data_root: str, batch_size: int) -> list:
 def data_options() -> Callable[[str, int], list]:
     """``(data_root, batch_size) -> list`` of --cfg-options for tiny data."""
     return _data_options
+
+
+@pytest.fixture(autouse=True)
+def _fresh_default_scope():
+    """Give every test an empty mmengine default scope.
+
+    Each Runner leaves its ``default_scope`` (mmpretrain for vanilla configs,
+    mmrazor for KD configs) as the process-wide current scope, and registry
+    builds then search that package's registry first. Without this, a test
+    would pass or fail depending on which tests ran before it.
+    """
+    from mmengine.registry import DefaultScope
+    saved = dict(DefaultScope._instance_dict)
+    DefaultScope._instance_dict.clear()
+    yield
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(saved)

@@ -302,9 +302,11 @@ def test_cuda_batches_equal_cpu_batches():
 
 @pytest.mark.filterwarnings('ignore::UserWarning')
 def test_cifar10_loader_reads_the_split_like_lenient_cifar10(tiny_cifar10):
+    # A transform object, not a registry name: earlier tests may have left
+    # mmengine's process-wide default scope at 'mmrazor'.
     dataset = LenientCIFAR10(
         data_root=tiny_cifar10, split='test', download=False,
-        pipeline=[dict(type='PackInputs')])
+        pipeline=[PackInputs()])
     loader = DeviceCIFAR10Loader(tiny_cifar10, split='test', batch_size=16,
                                  augment=False, shuffle=False, device='cpu')
     inputs, labels = collect(loader)
