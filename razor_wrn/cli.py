@@ -1,12 +1,13 @@
 """Pieces shared by the scripts in ``tools/``: config loading, runner
 building and turning user errors into one readable line and exit code 1."""
+import argparse
 import os
 import os.path as osp
 import sys
 import traceback
 from typing import Callable, List, Optional, Sequence
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -22,6 +23,28 @@ class UserError(RuntimeError):
 # without a traceback (set RAZOR_WRN_DEBUG=1 to see it anyway).
 USER_ERRORS = (UserError, CheckpointError, CIFAR10DataError,
                FloatingPointError, FileNotFoundError, SyntaxError)
+
+
+def add_run_arguments(parser: argparse.ArgumentParser,
+                      example_option: str) -> None:
+    """--cfg-options, --launcher and torch's --local-rank, as in every
+    OpenMMLab tool."""
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help=f'override config settings, e.g. {example_option}')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local-rank.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_run_args(parser: argparse.ArgumentParser,
+                   argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    """Parse ``argv``; export LOCAL_RANK for mmengine's launcher setup."""
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:

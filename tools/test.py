@@ -8,19 +8,18 @@ With a distillation config, the student is evaluated. The checkpoint must
 fit the model exactly (strict loading).
 """
 import argparse
-import os
 import os.path as osp
 from typing import List, Optional
 
 import mmengine
-from mmengine.config import DictAction
 from mmengine.model import is_model_wrapper
 
 import razor_wrn  # noqa: F401  (compat shim, safe loading, registries)
 from razor_wrn.checkpoint import (load_checkpoint_file,
                                   load_weights_strictly, state_dict_of)
-from razor_wrn.cli import (UserError, build_runner, default_work_dir,
-                           load_config, run_cli)
+from razor_wrn.cli import (UserError, add_run_arguments, build_runner,
+                           default_work_dir, load_config, parse_run_args,
+                           run_cli)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -35,16 +34,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--out-item', choices=['metrics', 'pred'], default='metrics',
         help="what --out holds: the metrics as JSON/YAML/pickle by the "
         "file's extension, or the raw predictions (pickle)")
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, e.g. test_dataloader.batch_size=64')
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_run_arguments(parser, 'test_dataloader.batch_size=64')
+    return parse_run_args(parser, argv)
 
 
 def main(argv: Optional[List[str]] = None) -> None:

@@ -5,15 +5,14 @@
         [--launcher none|pytorch|slurm]
 """
 import argparse
-import os
 import os.path as osp
 from typing import List, Optional
 
-from mmengine.config import DictAction
 
 import razor_wrn  # noqa: F401  (compat shim, safe loading, registries)
-from razor_wrn.cli import (UserError, build_runner, default_work_dir,
-                           load_config, run_cli)
+from razor_wrn.cli import (UserError, add_run_arguments, build_runner,
+                           default_work_dir, load_config, parse_run_args,
+                           run_cli)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -35,17 +34,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--no-validate', action='store_true',
         help='skip validation during training')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, e.g. train_cfg.max_epochs=2')
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
-        help='job launcher')
-    # torch.distributed.launch passes --local-rank.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_run_arguments(parser, 'train_cfg.max_epochs=2')
+    return parse_run_args(parser, argv)
 
 
 def merge_args(cfg, args: argparse.Namespace):
