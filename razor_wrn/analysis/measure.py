@@ -5,12 +5,16 @@ CUDA the clock is a pair of CUDA events around the timed steps with one
 ``synchronize`` at each end, so the steps themselves run as asynchronously as
 they do in training; on the CPU it is ``time.perf_counter``.
 
-Peak memory is the largest *increase* over the memory held when the timed
-steps start (activations, gradients, temporaries; weights and optimizer state
-already exist then): ``torch.cuda.max_memory_allocated`` on CUDA, the peak
-resident set size (``VmHWM``, reset through ``/proc/self/clear_refs``) on the
-CPU. Dataloader worker processes are not counted.
+Peak memory is the largest *increase*, over the segment's warmup and timed
+steps, of the memory held when the segment starts (activations, gradients,
+temporaries; weights and optimizer state already exist then):
+``torch.cuda.max_memory_allocated`` on CUDA; on the CPU the peak resident set
+size (``VmHWM``, reset through ``/proc/self/clear_refs``) after
+``malloc_trim`` has returned the heap's free memory to the system, so memory
+cached by ``malloc`` from an earlier segment does not hide the new peak.
+Dataloader worker processes are not counted.
 """
+import ctypes
 import resource
 import statistics
 import time
@@ -32,6 +36,14 @@ def _proc_status_kib(key: str) -> Optional[int]:
     except OSError:
         pass
     return None
+
+
+def _trim_malloc() -> None:
+    """Give the C heap's free pages back to the system (glibc only)."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _reset_peak_rss() -> bool:
@@ -62,6 +74,7 @@ class PeakMemory:
             torch.cuda.reset_peak_memory_stats(self.device)
             self._start = torch.cuda.memory_allocated(self.device) / _MIB
         else:
+            _trim_malloc()
             _reset_peak_rss()
             rss = _proc_status_kib('VmRSS')
             # ru_maxrss (KiB on Linux) when /proc is not there.
@@ -120,7 +133,7 @@ class Figure:
         name: What was measured.
         images_per_step: Images each step processes (the batch size).
         img_per_s: Images per second of each timed segment.
-        peak_mem_mib: Peak memory increase of each timed segment (MiB).
+        peak_mem_mib: Peak memory increase of each segment (MiB).
     """
 
     name: str
@@ -141,15 +154,21 @@ class Figure:
 
 class Steps:
     """A measurement: something that runs one training or evaluation step
-    at a time. Subclasses set ``name`` and implement :meth:`step`.
+    at a time. Subclasses set ``name`` and implement :attr:`batch_size`
+    and :meth:`step`.
 
     ``begin(n)`` runs before each segment of ``n`` steps and ``end()`` after
     it, both untimed (e.g. to put the model in train or eval mode, or to
     start a new data epoch when the current one has fewer than ``n``
-    batches left).
+    batches left); ``close()`` once after the last segment.
     """
 
     name = ''
+
+    @property
+    def batch_size(self) -> int:
+        """Images one step processes."""
+        raise NotImplementedError
 
     def begin(self, n_steps: int) -> None:
         """Prepare ``n_steps`` steps (untimed)."""
@@ -160,6 +179,9 @@ class Steps:
 
     def end(self) -> None:
         """Undo what :meth:`begin` changed (untimed)."""
+
+    def close(self) -> None:
+        """Release what the measurement holds (e.g. worker processes)."""
 
 
 def measure_segment(steps: Steps, figure: Figure, warmup: int, iters: int,
@@ -177,9 +199,11 @@ def measure_segment(steps: Steps, figure: Figure, warmup: int, iters: int,
     timer, memory = SegmentTimer(device), PeakMemory(device)
     steps.begin(warmup + iters)
     try:
+        # Before the warmup: on the CPU, faulting in the trimmed pages
+        # happens there instead of in the timed steps.
+        memory.start()
         for _ in range(warmup):
             steps.step()
-        memory.start()
         timer.start()
         for _ in range(iters):
             steps.step()

@@ -4,7 +4,7 @@ against a hand-written PyTorch loop doing the same mathematics.
     python tools/analysis_tools/benchmark.py CONFIG [--iters N] [--warmup W]
         [--repeats R] [--device cpu|cuda] [--data synthetic|real]
         [--data-root DIR] [--batch-size B] [--amp {none,fp16,bf16}]
-        [--channels-last] [--compile] [--cudnn-benchmark]
+        [--channels-last] [--compile] [--cudnn-benchmark] [--threads T]
         [--cfg-options k=v ...]
 
 Prints the settings, each figure (median img/s over the repeats, every
@@ -52,6 +52,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--cudnn-benchmark', action='store_true',
                         help='cuDNN autotuning (env_cfg.cudnn_benchmark)')
     parser.add_argument(
+        '--threads', type=int,
+        help='torch intra-op threads (default: one per core)')
+    parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, e.g. '
         'train_dataloader.num_workers=0')
@@ -79,6 +82,7 @@ def main(argv: Optional[List[str]] = None):
         channels_last=args.channels_last,
         compile=args.compile,
         cudnn_benchmark=args.cudnn_benchmark,
+        threads=args.threads,
         cfg_options=args.cfg_options)
     result = run_benchmark(options)
     print(format_result(result))

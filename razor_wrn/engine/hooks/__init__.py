@@ -1,3 +1,4 @@
+from .channels_last_hook import ChannelsLastHook
 from .distill_loss_warmup_hook import DistillLossWarmupHook
 from .nan_loss_hook import NaNLossHook
 from .teacher_eval_hook import TeacherEvalHook
