@@ -162,11 +162,13 @@ class RunnerValSteps(Steps):
     val loop's dataloader, then ``val_loop.run_iter`` (val iteration hooks,
     ``model.val_step``, ``evaluator.process``).
 
-    Each segment is framed by the ``before_val`` / ``after_val`` hooks and
-    runs with the model in eval mode; the epoch-level hooks, which compute
-    metrics and pick the best checkpoint, are not called. The evaluator's
-    collected results are dropped before each segment so they do not pile
-    up across segments.
+    Each segment is a slice of ``ValLoop.run``: ``before_val`` and
+    ``before_val_epoch`` hooks, model in eval mode, the iterations, then
+    ``after_val``. The epoch's end (metrics, ``after_val_epoch``, which logs
+    them and picks the best checkpoint) is left out, so a hook that undoes
+    in ``after_val_epoch`` what it did before (``EMAHook`` swapping weights)
+    is not undone; that changes values, not speed. The evaluator's results
+    are dropped before each segment so they do not pile up.
 
     Args:
         runner: A runner prepared by :func:`setup_training` with a val loop.
@@ -194,6 +196,8 @@ class RunnerValSteps(Steps):
             metric.results.clear()
         self.loop.val_loss.clear()
         self.runner.call_hook('before_val')
+        # Also starts IterTimerHook's clock, which before_val_iter reads.
+        self.runner.call_hook('before_val_epoch')
         self.runner.model.eval()
 
     def step(self) -> None:
