@@ -13,7 +13,11 @@ median over its segments. Measurements (see :data:`LABELS`):
 - ``hand_train``: the hardware limit, a hand-written step on a batch in
   memory (:mod:`.hand_steps`); for a distillation config the KD step.
 - ``hand_student``: distillation configs only, the student's plain step, so
-  ``KD/plain`` shows the teacher's share.
+  ``KD/plain`` (the time of a KD step in plain steps) shows the teacher's
+  share.
+- ``runner_train_device`` (``device_loader`` option): the same Runner
+  iteration on batches of a ``DeviceCIFAR10Loader`` over the same images, so
+  ``device/standard loader`` compares the two data pipelines.
 - ``runner_eval`` / ``hand_eval``: the val loop's iteration against the
   student's bare eval forward.
 
@@ -30,6 +34,8 @@ from mmengine.config import Config
 from mmengine.model import is_model_wrapper
 
 from razor_wrn.cli import UserError, build_runner, load_config
+from razor_wrn.datasets.device_cifar import (DeviceCIFAR10Loader,
+                                             DeviceTensorLoader)
 
 from .hand_steps import (HandEvalSteps, HandTrainSteps, KDWeights,
                          logits_net, random_batch)
@@ -180,6 +186,10 @@ def _measurements(runner, model: torch.nn.Module, options: BenchmarkOptions,
     """Every measurement of the config, in :data:`LABELS` order, and notes.
     """
     measurements: List[Steps] = [RunnerTrainSteps(runner)]
+    if options.device_loader:
+        measurements.append(
+            RunnerTrainSteps(runner, _device_loader(runner, device),
+                             'runner_train_device'))
     train_batch = runner.train_loop.dataloader.batch_size
     val_batch = train_batch
     if runner.val_loop is not None:
@@ -190,6 +200,24 @@ def _measurements(runner, model: torch.nn.Module, options: BenchmarkOptions,
     measurements.extend(hand)
     measurements.sort(key=lambda steps: list(LABELS).index(steps.name))
     return measurements, notes
+
+
+def _device_loader(runner, device: torch.device) -> DeviceCIFAR10Loader:
+    """A training ``DeviceCIFAR10Loader`` over the split and batch size of
+    the Runner's standard train loader."""
+    loader = runner.train_loop.dataloader
+    if isinstance(loader, DeviceTensorLoader):
+        raise UserError('--device-loader compares DeviceCIFAR10Loader with '
+                        'the standard pipeline, but this config already '
+                        'uses the device loader; give a config with '
+                        'the standard one.')
+    data_root = getattr(loader.dataset, 'data_root', None)
+    if not data_root:
+        raise UserError('--device-loader needs a CIFAR-10 train dataset with '
+                        f'a data_root; this config has {loader.dataset!r}.')
+    return DeviceCIFAR10Loader(
+        data_root=data_root, split='train', batch_size=loader.batch_size,
+        augment=True, shuffle=True, device=str(device), seed=0)
 
 
 def _interleave(measurements: List[Steps], options: BenchmarkOptions,

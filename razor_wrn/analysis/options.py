@@ -40,6 +40,9 @@ class BenchmarkOptions:
         cudnn_benchmark: cuDNN autotuning (``env_cfg.cudnn_benchmark``).
         threads: ``torch.set_num_threads`` for the whole run; None keeps
             torch's default (one per core).
+        device_loader: Also time the Runner's train iteration on batches of
+            a ``DeviceCIFAR10Loader`` over the same images (same model,
+            optimizer and hooks), against the config's standard loader.
         cfg_options: Config overrides, merged before the options above.
     """
 
@@ -56,6 +59,7 @@ class BenchmarkOptions:
     compile: bool = False
     cudnn_benchmark: bool = False
     threads: Optional[int] = None
+    device_loader: bool = False
     cfg_options: Optional[dict] = None
 
 

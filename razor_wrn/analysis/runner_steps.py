@@ -113,16 +113,25 @@ class RunnerTrainSteps(Steps):
 
     Args:
         runner: A runner prepared by :func:`setup_training`.
+        loader: Draw the batches from this loader instead of the loop's own
+            (e.g. a ``DeviceCIFAR10Loader`` over the same split, to compare
+            data pipelines under the same model, optimizer and hooks).
+        name: The measurement's name (a key of ``report.LABELS``).
     """
 
-    name = 'runner_train'
-
-    def __init__(self, runner: Runner) -> None:
+    def __init__(self, runner: Runner, loader: Any = None,
+                 name: str = 'runner_train') -> None:
         self.runner = runner
         self.loop = runner.train_loop
-        self._iter_based = isinstance(self.loop, IterBasedTrainLoop)
-        self.batches = _EpochIterator(self.loop.dataloader,
-                                      self._before_epoch)
+        self.name = name
+        self._own_loader = loader is None
+        # An iteration-based loop keeps its own endless iterator, which
+        # only its own loader can feed.
+        self._iter_based = self._own_loader and isinstance(
+            self.loop, IterBasedTrainLoop)
+        self.batches = _EpochIterator(
+            self.loop.dataloader if loader is None else loader,
+            self._before_epoch)
 
     @property
     def batch_size(self) -> int:
@@ -135,6 +144,10 @@ class RunnerTrainSteps(Steps):
 
     def _before_epoch(self) -> None:
         self.runner.call_hook('before_train_epoch')
+        if not self._own_loader and hasattr(self.batches.loader,
+                                            'set_epoch'):
+            # What DistSamplerSeedHook does for the loop's own loader.
+            self.batches.loader.set_epoch(self.runner.epoch)
         self.runner.model.train()
 
     def begin(self, n_steps: int) -> None:
@@ -154,7 +167,7 @@ class RunnerTrainSteps(Steps):
 
     def close(self) -> None:
         """Stop the train dataloader's workers."""
-        shutdown_workers(self.loop.dataloader)
+        shutdown_workers(self.batches.loader)
 
 
 class RunnerValSteps(Steps):

@@ -125,8 +125,14 @@ def check_result(result, expected_figures: set) -> None:
         'Runner/limit eval': median['runner_eval'] / median['hand_eval'],
     }
     if 'hand_student' in median:
-        expected['KD/plain (hand)'] = \
-            median['hand_train'] / median['hand_student']
+        # Step time ratios: plain img/s over KD img/s.
+        expected['KD/plain time (hand)'] = \
+            median['hand_student'] / median['hand_train']
+        expected['KD/plain time (Runner)'] = \
+            median['hand_student'] / median['runner_train']
+    if 'runner_train_device' in median:
+        expected['device/standard loader'] = \
+            median['runner_train_device'] / median['runner_train']
     assert result.ratios == pytest.approx(expected)
     for key in ('device', 'threads', 'batch', 'data', 'versions'):
         assert result.settings[key]
@@ -152,7 +158,7 @@ def test_kd_config_has_the_student_only_step(tool):
         'runner_train', 'hand_train', 'hand_student', 'runner_eval',
         'hand_eval'
     })
-    assert 'KD/plain (hand)' in result.ratios
+    assert 'KD/plain time (hand)' in result.ratios
     assert 'distillation' in result.settings['model']
 
 
@@ -166,6 +172,26 @@ def test_real_data_and_channels_last(tool, tiny_cifar10):
     # ChannelsLastHook, added by --channels-last, converted the Runner's
     # model.
     assert result.settings['memory format'] == 'channels_last'
+
+
+def test_device_loader_runs_the_same_runner(tool, tiny_cifar10, capsys):
+    result = tool.main(
+        tiny_args(VANILLA, TINY_VANILLA, '--data', 'real', '--data-root',
+                  tiny_cifar10, '--device-loader'))
+    check_result(result, {
+        'runner_train', 'runner_train_device', 'hand_train', 'runner_eval',
+        'hand_eval'
+    })
+    assert 'device/standard loader' in capsys.readouterr().out
+
+
+def test_device_loader_needs_a_standard_config(tool, tiny_cifar10):
+    device_config = str(
+        REPO / 'configs/vanilla/wrn16-w2_b128x1_cifar10_device.py')
+    with pytest.raises(UserError, match='already uses the device loader'):
+        tool.main(tiny_args(device_config, TINY_VANILLA, '--data', 'real',
+                            '--data-root', tiny_cifar10, '--device-loader'
+                            )[:-len(IN_PROCESS_LOADERS)])
 
 
 @pytest.mark.parametrize('extra', [['--iters', '0'],

@@ -5,11 +5,12 @@ against a hand-written PyTorch loop doing the same mathematics.
         [--repeats R] [--device cpu|cuda] [--data synthetic|real]
         [--data-root DIR] [--batch-size B] [--amp {none,fp16,bf16}]
         [--channels-last] [--compile] [--cudnn-benchmark] [--threads T]
-        [--cfg-options k=v ...]
+        [--device-loader] [--cfg-options k=v ...]
 
 Prints the settings, each figure (median img/s over the repeats, every
-repeat's img/s, peak memory increase) and the ratios Runner/limit and, for
-distillation configs, KD/plain. See ``razor_wrn.analysis.benchmark``.
+repeat's img/s, peak memory increase) and the ratios Runner/limit, for
+distillation configs KD/plain (step time), and with ``--device-loader``
+device/standard loader. See ``razor_wrn.analysis.benchmark``.
 """
 import argparse
 import os
@@ -55,6 +56,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--threads', type=int,
         help='torch intra-op threads (default: one per core)')
     parser.add_argument(
+        '--device-loader', action='store_true',
+        help='also time the Runner iteration on DeviceCIFAR10Loader '
+        'batches of the same images (standard config only)')
+    parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, e.g. '
         'train_dataloader.num_workers=0')
@@ -83,6 +88,7 @@ def main(argv: Optional[List[str]] = None):
         compile=args.compile,
         cudnn_benchmark=args.cudnn_benchmark,
         threads=args.threads,
+        device_loader=args.device_loader,
         cfg_options=args.cfg_options)
     result = run_benchmark(options)
     print(format_result(result))
