@@ -2,6 +2,9 @@ default_scope = 'mmpretrain'
 custom_imports = dict(imports=['razor_wrn'], allow_failed_imports=False)
 
 default_hooks = dict(
+    # mmengine's RuntimeInfoHook, converting the loss tensors to floats only
+    # when they are logged or saved instead of every iteration (a GPU sync).
+    runtime_info=dict(type='DeferredRuntimeInfoHook'),
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=100),
     param_scheduler=dict(type='ParamSchedulerHook'),

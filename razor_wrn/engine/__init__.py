@@ -3,11 +3,11 @@
 One module (or sub-package) per concept; add an import line and an
 ``__all__`` entry per new module.
 """
-from .hooks import NaNLossHook, TeacherEvalHook
+from .hooks import DeferredRuntimeInfoHook, NaNLossHook, TeacherEvalHook
 from .loops import TeacherStudentValLoop
 from .runner import DeviceDataRunner
 
 __all__ = [
-    'DeviceDataRunner', 'NaNLossHook', 'TeacherEvalHook',
-    'TeacherStudentValLoop'
+    'DeferredRuntimeInfoHook', 'DeviceDataRunner', 'NaNLossHook',
+    'TeacherEvalHook', 'TeacherStudentValLoop'
 ]

@@ -1,19 +1,29 @@
-"""The training hooks, driven through minimal fake runners: NaNLossHook,
-DistillLossWarmupHook and TeacherEvalHook."""
+"""The training hooks: NaNLossHook and DeferredRuntimeInfoHook through
+minimal fake runners and a tiny classifier in a real mmengine Runner,
+DistillLossWarmupHook and TeacherEvalHook through fake runners."""
+import json
 import math
+from pathlib import Path
 from types import SimpleNamespace
+from typing import Dict, List, Optional
 from unittest import mock
 
+import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import razor_wrn  # noqa: F401  (compat shim before any mmrazor import)
+from mmengine.hooks import Hook, LoggerHook, RuntimeInfoHook
+from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
 from mmengine.model.wrappers import MMDistributedDataParallel
 from mmengine.registry import HOOKS
+from mmengine.runner import Runner
 
-from razor_wrn.engine.hooks import (DistillLossWarmupHook, NaNLossHook,
+from razor_wrn.engine.hooks import (DeferredRuntimeInfoHook,
+                                    DistillLossWarmupHook, NaNLossHook,
                                     TeacherEvalHook)
 
 CIFAR10_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog',
@@ -21,10 +31,18 @@ CIFAR10_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog',
 
 
 # ------------------------------------------------------------ NaNLossHook
-def nan_runner(epoch: int = 2, iteration: int = 10):
-    """What NaNLossHook and Hook.every_n_train_iters read."""
+def nan_runner(epoch: int = 2, iteration: int = 10, log_interval: int = 1):
+    """What NaNLossHook reads: the position, a LoggerHook (its interval is
+    the default check interval) and a loader far from its end."""
     return SimpleNamespace(epoch=epoch, iter=iteration,
-                           work_dir='work_dirs/wrn16-2')
+                           work_dir='work_dirs/wrn16-2',
+                           hooks=[LoggerHook(interval=log_interval)],
+                           train_dataloader=range(1000), max_iters=10**6)
+
+
+def started(hook: Hook, runner) -> Hook:
+    hook.before_train(runner)
+    return hook
 
 
 def advice(epoch: int, iteration: int, terms: str) -> str:
@@ -43,17 +61,20 @@ def test_nan_loss_hook_names_the_non_finite_terms():
         'loss_at': torch.tensor(-math.inf),
         'accuracy': torch.tensor(math.nan),  # not a loss: not checked
     }
+    runner = nan_runner()
     with pytest.raises(FloatingPointError) as error:
-        NaNLossHook().after_train_iter(nan_runner(), 0, outputs=outputs)
+        started(NaNLossHook(), runner).after_train_iter(runner, 0,
+                                                        outputs=outputs)
     # epoch and iteration are shown counted from 1.
     assert str(error.value) == advice(3, 11,
                                       'loss=nan, loss_kd=inf, loss_at=-inf')
 
 
 def test_nan_loss_hook_reads_python_floats():
+    runner = nan_runner(0, 0)
     with pytest.raises(FloatingPointError) as error:
-        NaNLossHook().after_train_iter(
-            nan_runner(0, 0), 0, outputs={'loss': math.nan, 'loss_kd': 0.5})
+        started(NaNLossHook(), runner).after_train_iter(
+            runner, 0, outputs={'loss': math.nan, 'loss_kd': 0.5})
     assert str(error.value) == advice(1, 1, 'loss=nan')
 
 
@@ -64,8 +85,10 @@ def test_nan_loss_hook_checks_what_mmengine_logs():
         'loss_student': torch.tensor([1.0, math.nan]),
         'loss_kd': torch.tensor(0.5),
     })
+    runner = nan_runner()
     with pytest.raises(FloatingPointError) as error:
-        NaNLossHook().after_train_iter(nan_runner(), 0, outputs=log_vars)
+        started(NaNLossHook(), runner).after_train_iter(runner, 0,
+                                                        outputs=log_vars)
     assert str(error.value) == advice(3, 11, 'loss=nan, loss_student=nan')
 
 
@@ -78,20 +101,278 @@ def test_nan_loss_hook_checks_what_mmengine_logs():
 ],
                          ids=['tensors', 'floats', 'no-loss', 'empty', 'none'])
 def test_nan_loss_hook_is_silent_on_finite_losses(outputs):
-    assert NaNLossHook().after_train_iter(
-        nan_runner(), 0, outputs=outputs) is None
+    runner = nan_runner()
+    assert started(NaNLossHook(), runner).after_train_iter(
+        runner, 0, outputs=outputs) is None
 
 
-def test_nan_loss_hook_checks_every_interval_iterations():
-    hook = HOOKS.build(dict(type='NaNLossHook', interval=5))
-    outputs = {'loss': torch.tensor(math.nan)}
-    for iteration in (0, 1, 2, 3, 5, 8, 10):
-        hook.after_train_iter(nan_runner(0, iteration), 0, outputs=outputs)
-    for iteration in (4, 9, 14):  # the 5th, 10th and 15th iterations
-        with pytest.raises(FloatingPointError,
-                           match=f'iteration {iteration + 1}:'):
-            hook.after_train_iter(nan_runner(0, iteration), 0,
-                                  outputs=outputs)
+def iterate_until_raised(hook: NaNLossHook, runner, nan_at: int,
+                         iterations: int) -> int:
+    """Feed ``iterations`` iterations whose ``loss_kd`` is NaN at index
+    ``nan_at`` only; return the index at which the hook raised."""
+    started(hook, runner)
+    for index in range(iterations):
+        runner.iter = index
+        loss_kd = math.nan if index == nan_at else 0.5
+        try:
+            hook.after_train_iter(runner, index, outputs={
+                'loss': torch.tensor(1.0),
+                'loss_kd': torch.tensor(loss_kd)})
+        except FloatingPointError as error:
+            assert str(error) == advice(1, nan_at + 1, 'loss_kd=nan')
+            return index
+    raise AssertionError('no FloatingPointError')
+
+
+@pytest.mark.parametrize('kwargs, log_interval, raised_at', [
+    ({}, 1, 1),  # the LoggerHook's interval by default
+    ({}, 4, 3),
+    ({}, None, 9),  # no LoggerHook: LoggerHook's default of 10
+    (dict(interval=6), 4, 5),  # an explicit interval wins
+    (dict(interval=1), 4, 1),
+])
+def test_nan_loss_hook_checks_all_pending_iterations_every_interval(
+        kwargs, log_interval, raised_at):
+    """The NaN of the 2nd iteration is reported, with its own number, at
+    the first check at or after it."""
+    runner = nan_runner(0, 0)
+    runner.hooks = [] if log_interval is None else [
+        LoggerHook(interval=log_interval)]
+    assert iterate_until_raised(
+        NaNLossHook(**kwargs), runner, nan_at=1, iterations=20) == raised_at
+
+
+def test_nan_loss_hook_checks_at_the_end_of_the_loader():
+    runner = nan_runner(0, 0, log_interval=100)
+    runner.train_dataloader = range(7)
+    assert iterate_until_raised(NaNLossHook(), runner, nan_at=2,
+                                iterations=20) == 6
+
+
+def test_nan_loss_hook_checks_before_a_checkpoint_is_saved():
+    runner = nan_runner(1, 41, log_interval=100)
+    hook = started(NaNLossHook(), runner)
+    hook.after_train_iter(runner, 3, outputs={'loss': torch.tensor(math.inf)})
+    runner.iter = 42
+    hook.after_train_iter(runner, 4, outputs={'loss': torch.tensor(1.0)})
+    with pytest.raises(FloatingPointError) as error:
+        hook.before_save_checkpoint(runner, checkpoint={})
+    assert str(error.value) == advice(2, 42, 'loss=inf')
+    # Checked losses are forgotten: the next save goes ahead.
+    assert hook.before_save_checkpoint(runner, checkpoint={}) is None
+
+
+def test_nan_loss_hook_needs_a_positive_interval():
+    with pytest.raises(ValueError, match='interval must be positive, got 0'):
+        NaNLossHook(interval=0)
+
+
+# ------------------------------------------- DeferredRuntimeInfoHook (fake)
+def hub_contents(hub: MessageHub) -> Dict:
+    """Every scalar buffer as ``{key: (values, counts, dtype of the
+    values)}``."""
+    return {key: (buffer.data[0].tolist(), buffer.data[1].tolist(),
+                  buffer.data[0].dtype)
+            for key, buffer in hub.log_scalars.items()}
+
+
+def test_deferred_runtime_info_logs_what_mmengine_logs():
+    """Mixed outputs (float32 and float16 tensors, an int64 tensor, a
+    Python float) give the message hub that RuntimeInfoHook gives, but only
+    at each ``interval``-th inner iteration."""
+    outputs = [{
+        'loss': torch.tensor(0.1 * i + 1 / 3, requires_grad=True),
+        'loss_half': torch.tensor(2.0**-i, dtype=torch.float16),
+        'count': torch.tensor([i], dtype=torch.int64),
+        'lr_scale': 0.5 * i,
+    } for i in range(5)]
+    plain = SimpleNamespace(message_hub=MessageHub(name='test_plain_hub'))
+    deferred = SimpleNamespace(message_hub=MessageHub(name='test_def_hub'),
+                               train_dataloader=range(100), iter=0,
+                               max_iters=100)
+    hook = DeferredRuntimeInfoHook(interval=2)
+    sizes = []
+    for batch_idx, output in enumerate(outputs):
+        RuntimeInfoHook().after_train_iter(plain, batch_idx, outputs=output)
+        deferred.iter = batch_idx
+        hook.after_train_iter(deferred, batch_idx, outputs=output)
+        loss = deferred.message_hub.log_scalars.get('train/loss')
+        sizes.append(0 if loss is None else len(loss.data[0]))
+    assert sizes == [0, 2, 2, 4, 4]
+    hook.after_train(deferred)  # parent pops loop_stage: absent is fine
+    assert hub_contents(deferred.message_hub) == hub_contents(
+        plain.message_hub)
+    assert set(hub_contents(plain.message_hub)) == {
+        'train/loss', 'train/loss_half', 'train/count', 'train/lr_scale'}
+
+
+def test_deferred_runtime_info_needs_a_positive_interval():
+    with pytest.raises(ValueError, match='interval must be positive, got -1'):
+        DeferredRuntimeInfoHook(interval=-1)
+
+
+# --------------------------- both hooks with a tiny classifier in a Runner
+class TinyClassifier(BaseModel):
+    """A linear 3-class classifier with two loss terms that records what
+    each ``train_step`` returns; ``loss_aux`` is NaN at step ``nan_at``."""
+
+    def __init__(self, nan_at: Optional[int] = None) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+        self.nan_at = nan_at
+        self.logged: List[Dict[str, float]] = []
+
+    def forward(self, inputs: torch.Tensor, labels: torch.Tensor,
+                mode: str = 'tensor'):
+        logits = self.fc(inputs)
+        if mode != 'loss':
+            return logits
+        aux = 0.1 * logits.pow(2).mean()
+        if len(self.logged) == self.nan_at:
+            aux = aux * math.nan
+        return dict(loss_cls=F.cross_entropy(logits, labels), loss_aux=aux)
+
+    def train_step(self, data, optim_wrapper):
+        log_vars = super().train_step(data, optim_wrapper)
+        self.logged.append({key: value.item()
+                            for key, value in log_vars.items()})
+        return log_vars
+
+
+# 10 samples in batches of 2: 5 iterations per epoch.
+TINY_DATA = [dict(inputs=torch.linspace(-1, 1, 4) * (i + 1) / 10,
+                  labels=i % 3) for i in range(10)]
+
+
+class HubProbe(Hook):
+    """How many ``train/loss`` values the message hub holds after each
+    iteration, once every other hook has run."""
+
+    priority = 'LOWEST'
+
+    def __init__(self) -> None:
+        self.sizes: List[int] = []
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        loss = runner.message_hub.log_scalars.get('train/loss')
+        self.sizes.append(0 if loss is None else len(loss.data[0]))
+
+
+def tiny_runner(work_dir: Path, runtime_info: str = 'DeferredRuntimeInfoHook',
+                by_epoch: bool = True, checkpoint: Optional[Dict] = None,
+                custom_hooks: Optional[List] = None,
+                nan_at: Optional[int] = None) -> Runner:
+    """2 epochs (or 7 iterations) of TinyClassifier, logging every 3
+    iterations and at the end of the loader."""
+    torch.manual_seed(0)  # the same initial weights in every run
+    train_cfg = (dict(by_epoch=True, max_epochs=2) if by_epoch else
+                 dict(by_epoch=False, max_iters=7))
+    return Runner(
+        model=TinyClassifier(nan_at),
+        work_dir=str(work_dir),
+        # Runners named alike would share one MessageHub instance.
+        experiment_name=f'{work_dir.parent.name}_{work_dir.name}',
+        train_dataloader=dict(
+            dataset=TINY_DATA,
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            batch_size=2,
+            num_workers=0,
+            collate_fn=dict(type='default_collate')),
+        train_cfg=train_cfg,
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.5)),
+        default_hooks=dict(
+            runtime_info=dict(type=runtime_info),
+            # ignore_last=False: it also logs each epoch's last iteration.
+            logger=dict(type='LoggerHook', interval=3, ignore_last=False),
+            checkpoint=checkpoint),
+        custom_hooks=custom_hooks or [],
+        log_processor=dict(by_epoch=by_epoch),
+        randomness=dict(seed=0),
+        log_level='WARNING')
+
+
+LOSS_KEYS = ('loss', 'loss_cls', 'loss_aux')
+
+
+def logged_losses(work_dir: Path) -> List[Dict]:
+    """The loss entries of the LoggerHook's ``scalars.json``."""
+    (path, ) = work_dir.glob('*/vis_data/scalars.json')
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    return [{key: line[key] for key in ('step', ) + LOSS_KEYS}
+            for line in lines]
+
+
+def test_deferred_runtime_info_equals_mmengine_in_a_runner(tmp_path):
+    """The same message hub and the same log as mmengine's RuntimeInfoHook,
+    with the losses converted only when the LoggerHook logs (every 3rd
+    iteration) and at the end of each epoch."""
+    runs = {}
+    for hook in ('RuntimeInfoHook', 'DeferredRuntimeInfoHook'):
+        probe = HubProbe()
+        runner = tiny_runner(tmp_path / hook, hook, custom_hooks=[probe])
+        runner.train()
+        runs[hook] = SimpleNamespace(runner=runner, probe=probe)
+    plain, deferred = runs['RuntimeInfoHook'], runs['DeferredRuntimeInfoHook']
+
+    assert plain.probe.sizes == list(range(1, 11))
+    assert deferred.probe.sizes == [0, 0, 3, 3, 5, 5, 5, 8, 8, 10]
+    steps = plain.runner.model.logged
+    assert deferred.runner.model.logged == steps  # the same training
+    assert len(steps) == 10 and len(set(s['loss'] for s in steps)) == 10
+    for key in LOSS_KEYS:
+        values, counts = deferred.runner.message_hub.get_scalar(
+            f'train/{key}').data
+        assert values.tolist() == [step[key] for step in steps]
+        assert counts.tolist() == [1] * 10
+        np.testing.assert_array_equal(
+            values,
+            plain.runner.message_hub.get_scalar(f'train/{key}').data[0])
+    logged = logged_losses(tmp_path / 'DeferredRuntimeInfoHook')
+    assert [line['step'] for line in logged] == [3, 5, 8, 10]
+    assert logged == logged_losses(tmp_path / 'RuntimeInfoHook')
+
+
+def test_deferred_runtime_info_flushes_into_each_checkpoint(tmp_path):
+    """An iteration-based run logging every 3 iterations, saving every 2:
+    each checkpoint's message hub holds every loss so far."""
+    runner = tiny_runner(
+        tmp_path, by_epoch=False,
+        checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2))
+    runner.train()
+    steps = runner.model.logged
+    assert len(steps) == 7
+    for n in (2, 4, 6, 7):
+        checkpoint = torch.load(tmp_path / f'iter_{n}.pth',
+                                weights_only=False)
+        scalars = checkpoint['message_hub']['log_scalars']
+        for key in LOSS_KEYS:
+            values, counts = scalars[f'train/{key}'].data
+            assert values.tolist() == [step[key] for step in steps[:n]]
+            assert counts.tolist() == [1] * n
+
+
+@pytest.mark.parametrize('nan_at, checkpoint, position, steps, kept', [
+    # 4th iteration: not a check, but iter_4.pth would be saved.
+    (3, dict(type='CheckpointHook', by_epoch=False, interval=2),
+     'epoch 1, iteration 4', 4, ['iter_2.pth']),
+    # 2nd iteration of epoch 2: found at the 3rd (a logging iteration),
+    # though the NaN weights made every later loss NaN too.
+    (6, dict(type='CheckpointHook', interval=1),
+     'epoch 2, iteration 7', 8, ['epoch_1.pth']),
+])
+def test_nan_loss_hook_in_a_runner_saves_no_nan_state(
+        tmp_path, nan_at, checkpoint, position, steps, kept):
+    runner = tiny_runner(tmp_path, checkpoint=checkpoint,
+                         custom_hooks=[dict(type='NaNLossHook')],
+                         nan_at=nan_at)
+    with pytest.raises(FloatingPointError) as error:
+        runner.train()
+    assert str(error.value).startswith(
+        f'Non-finite loss at {position}: loss=nan, loss_aux=nan. Training '
+        'stopped before saving this state;')
+    assert len(runner.model.logged) == steps
+    assert sorted(p.name for p in tmp_path.glob('*.pth')) == kept
 
 
 # -------------------------------------------------- DistillLossWarmupHook

@@ -1,0 +1,124 @@
+"""mmengine's RuntimeInfoHook without a device sync per loss per iteration.
+"""
+from collections import defaultdict
+from typing import Any, Dict, List, Optional, Tuple
+
+import torch
+from mmengine.hooks import RuntimeInfoHook
+from mmengine.registry import HOOKS
+from mmengine.utils import apply_to
+
+from .logger_interval import logger_interval
+
+
+@HOOKS.register_module()
+class DeferredRuntimeInfoHook(RuntimeInfoHook):
+    """Log the ``train/*`` scalars of the model outputs only when something
+    may read them.
+
+    :class:`RuntimeInfoHook` passes every loss tensor to
+    ``MessageHub.update_scalar`` every iteration, and each ``.item()`` there
+    waits for the GPU. This hook keeps the detached scalar tensors instead
+    and converts all that are pending at once (one ``torch.stack().tolist()``
+    per device and dtype, usually one), then calls ``update_scalar`` for each
+    value in iteration order, so the message hub ends up exactly as
+    mmengine's hook leaves it. It converts whenever the LoggerHook logs (each
+    ``interval`` inner iterations and the end of the dataloader), on the last
+    training iteration, after each training epoch, before validation, after
+    training and before a checkpoint is saved. Select it in a config::
+
+        default_hooks = dict(runtime_info=dict(type='DeferredRuntimeInfoHook'))
+
+    It keeps :class:`RuntimeInfoHook`'s ``VERY_HIGH`` priority, so in each
+    stage it converts before the LoggerHook and the CheckpointHook run.
+
+    Args:
+        interval (int, optional): Convert every ``interval`` inner
+            iterations. Defaults to None: the LoggerHook's ``interval`` (10
+            without a LoggerHook). Give a divisor of the LoggerHook's
+            interval, or its logs miss the values still pending.
+    """
+
+    def __init__(self, interval: Optional[int] = None) -> None:
+        if interval is not None and interval <= 0:
+            raise ValueError(f'interval must be positive, got {interval}.')
+        self.interval = interval
+        self._interval = interval
+        # (message hub key, value) in the order mmengine would log them.
+        self._pending: List[Tuple[str, Any]] = []
+
+    def before_train(self, runner) -> None:
+        super().before_train(runner)
+        if self.interval is None:
+            self._interval = logger_interval(runner)
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
+                         outputs: Optional[dict] = None) -> None:
+        if outputs is not None:
+            for key, value in outputs.items():
+                if torch.is_tensor(value) and value.numel() != 1:
+                    # update_scalar rejects it; let it say so now, as
+                    # mmengine's hook would.
+                    runner.message_hub.update_scalar(f'train/{key}', value)
+                    continue
+                if torch.is_tensor(value):
+                    # Detached so the pending value does not keep the graph.
+                    value = value.detach().reshape(())
+                self._pending.append((f'train/{key}', value))
+        # The LoggerHook logs at these two (for an IterBasedTrainLoop
+        # batch_idx is the global iteration and the dataloader's end is met
+        # once, but the LoggerHook logs there too); nothing follows the last.
+        if (self.every_n_inner_iters(batch_idx, self._interval)
+                or self.end_of_epoch(runner.train_dataloader, batch_idx)
+                or self.is_last_train_iter(runner)):
+            self.flush(runner)
+
+    def after_train_epoch(self, runner) -> None:
+        self.flush(runner)
+
+    def before_val(self, runner) -> None:
+        self.flush(runner)
+        super().before_val(runner)
+
+    def after_train(self, runner) -> None:
+        self.flush(runner)
+        super().after_train(runner)
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        # Runner.save_checkpoint builds checkpoint['message_hub'] before it
+        # calls this hook, so rebuild it (as the Runner does) after flushing.
+        if self.flush(runner):
+            checkpoint['message_hub'] = apply_to(
+                runner.message_hub.state_dict(),
+                lambda x: hasattr(x, 'cpu'), lambda x: x.cpu())
+
+    def flush(self, runner) -> bool:
+        """Convert the pending values and log them to the message hub.
+
+        Args:
+            runner (Runner): The runner whose ``message_hub`` gets them.
+
+        Returns:
+            bool: Whether any value was pending.
+        """
+        if not self._pending:
+            return False
+        pending, self._pending = self._pending, []
+        values = [value for _, value in pending]
+        # One transfer per (device, dtype): tolist() then gives each value
+        # the same Python type and value that Tensor.item() would.
+        groups: Dict[Tuple[torch.device, torch.dtype],
+                     List[int]] = defaultdict(list)
+        for index, value in enumerate(values):
+            if torch.is_tensor(value):
+                groups[(value.device, value.dtype)].append(index)
+        for indices in groups.values():
+            numbers = torch.stack([values[i] for i in indices]).tolist()
+            for index, number in zip(indices, numbers):
+                values[index] = number
+        for (key, _), value in zip(pending, values):
+            runner.message_hub.update_scalar(key, value)
+        return True
