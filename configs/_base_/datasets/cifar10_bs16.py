@@ -11,11 +11,17 @@ train_pipeline = [
     dict(type='PackInputs'),
 ]
 test_pipeline = [dict(type='PackInputs')]
+# Workers hand over one stacked uint8 batch instead of mmengine's default
+# list of per-image tensors (pseudo_collate): one shared-memory transfer per
+# batch, not one per image. The data preprocessor takes either form and
+# gives the same normalised batch.
+collate_fn = dict(type='default_collate')
 
 train_dataloader = dict(
     batch_size=16,
     num_workers=2,
     persistent_workers=True,
+    collate_fn=collate_fn,
     dataset=dict(
         _scope_='mmpretrain',
         type=dataset_type,
@@ -29,6 +35,7 @@ val_dataloader = dict(
     batch_size=16,
     num_workers=2,
     persistent_workers=True,
+    collate_fn=collate_fn,
     dataset=dict(
         _scope_='mmpretrain',
         type=dataset_type,
