@@ -17,7 +17,8 @@ the same on CPU and CUDA, and the same after a resume, because mmengine's
 training epoch. Normalisation is left to the model's ``ClsDataPreprocessor``,
 which accepts the stacked uint8 batch as it is.
 
-Example config (select the runner that can build it)::
+Configs select it with ``configs/_base_/datasets/cifar10_device_bs128.py``,
+i.e. the runner that can build it plus the two loaders::
 
     runner_type = 'DeviceDataRunner'
     train_dataloader = dict(
