@@ -153,3 +153,18 @@ def test_loss_names_must_start_with_loss():
             preds_T=dict(from_student=False, recorder='logits'))))
     with pytest.raises(ValueError, match='must start with "loss_"'):
         _algorithm(distiller=distiller)
+
+
+def _hook_count(module: torch.nn.Module) -> int:
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks)
+               for m in module.modules())
+
+
+def test_recorder_hooks_are_registered_once_not_per_step():
+    algorithm = _algorithm().train()
+    registered = _hook_count(algorithm)
+    # Two recorders on each network (head.fc and backbone.layer2).
+    assert registered >= 4
+    for step in range(3):
+        algorithm.loss(*_batch(step))
+    assert _hook_count(algorithm) == registered
