@@ -12,12 +12,7 @@ train_dataloader = dict(
     batch_size=128,
     augment=True,
     shuffle=True)
+# Evaluation: the test split in file order, unaugmented.
 val_dataloader = dict(
-    _delete_=True,
-    type='DeviceCIFAR10Loader',
-    data_root=_base_.data_root,
-    split='test',
-    batch_size=128,
-    augment=False,
-    shuffle=False)
+    train_dataloader, split='test', augment=False, shuffle=False)
 test_dataloader = val_dataloader

@@ -103,7 +103,23 @@ class _EpochIterator:
         self._index = 0
 
 
-class RunnerTrainSteps(Steps):
+class _LoaderSteps(Steps):
+    """Steps drawing their batches from ``self.batches``, an
+    :class:`_EpochIterator` the subclass sets."""
+
+    batches: _EpochIterator
+
+    @property
+    def batch_size(self) -> int:
+        return self.batches.loader.batch_size
+
+    @property
+    def mid_segment_epochs(self) -> int:
+        """Data epochs that began inside a segment (tiny datasets only)."""
+        return self.batches.mid_segment_epochs
+
+
+class RunnerTrainSteps(_LoaderSteps):
     """One production training iteration per step: next batch from the
     train loop's dataloader, then ``train_loop.run_iter`` (hooks, data
     preprocessor, forward, backward, ``optim_wrapper.update_params``).
@@ -133,15 +149,6 @@ class RunnerTrainSteps(Steps):
             self.loop.dataloader if loader is None else loader,
             self._before_epoch)
 
-    @property
-    def batch_size(self) -> int:
-        return self.batches.loader.batch_size
-
-    @property
-    def mid_segment_epochs(self) -> int:
-        """Data epochs that began inside a segment (tiny datasets only)."""
-        return self.batches.mid_segment_epochs
-
     def _before_epoch(self) -> None:
         self.runner.call_hook('before_train_epoch')
         if not self._own_loader and hasattr(self.batches.loader,
@@ -170,7 +177,7 @@ class RunnerTrainSteps(Steps):
         shutdown_workers(self.batches.loader)
 
 
-class RunnerValSteps(Steps):
+class RunnerValSteps(_LoaderSteps):
     """One production validation iteration per step: next batch from the
     val loop's dataloader, then ``val_loop.run_iter`` (val iteration hooks,
     ``model.val_step``, ``evaluator.process``).
@@ -193,15 +200,6 @@ class RunnerValSteps(Steps):
         self.runner = runner
         self.loop = runner.val_loop
         self.batches = _EpochIterator(self.loop.dataloader)
-
-    @property
-    def batch_size(self) -> int:
-        return self.batches.loader.batch_size
-
-    @property
-    def mid_segment_epochs(self) -> int:
-        """Data epochs that began inside a segment (tiny datasets only)."""
-        return self.batches.mid_segment_epochs
 
     def begin(self, n_steps: int) -> None:
         self.batches.ensure(n_steps)

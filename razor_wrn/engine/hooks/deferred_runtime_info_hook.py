@@ -8,7 +8,7 @@ from mmengine.hooks import RuntimeInfoHook
 from mmengine.registry import HOOKS
 from mmengine.utils import apply_to
 
-from .logger_interval import logger_interval
+from .logger_interval import LoggingIterations
 
 
 @HOOKS.register_module()
@@ -40,17 +40,14 @@ class DeferredRuntimeInfoHook(RuntimeInfoHook):
     """
 
     def __init__(self, interval: Optional[int] = None) -> None:
-        if interval is not None and interval <= 0:
-            raise ValueError(f'interval must be positive, got {interval}.')
         self.interval = interval
-        self._interval = interval
+        self._logging_iterations = LoggingIterations(interval)
         # (message hub key, value) in the order mmengine would log them.
         self._pending: List[Tuple[str, Any]] = []
 
     def before_train(self, runner) -> None:
         super().before_train(runner)
-        if self.interval is None:
-            self._interval = logger_interval(runner)
+        self._logging_iterations.resolve(runner)
 
     def after_train_iter(self,
                          runner,
@@ -68,12 +65,7 @@ class DeferredRuntimeInfoHook(RuntimeInfoHook):
                     # Detached so the pending value does not keep the graph.
                     value = value.detach().reshape(())
                 self._pending.append((f'train/{key}', value))
-        # The LoggerHook logs at these two (for an IterBasedTrainLoop
-        # batch_idx is the global iteration and the dataloader's end is met
-        # once, but the LoggerHook logs there too); nothing follows the last.
-        if (self.every_n_inner_iters(batch_idx, self._interval)
-                or self.end_of_epoch(runner.train_dataloader, batch_idx)
-                or self.is_last_train_iter(runner)):
+        if self._logging_iterations(self, runner, batch_idx):
             self.flush(runner)
 
     def after_train_epoch(self, runner) -> None:

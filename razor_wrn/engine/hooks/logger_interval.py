@@ -1,5 +1,8 @@
-"""The LoggerHook's interval, for hooks that do their work when it logs."""
-from mmengine.hooks import LoggerHook
+"""When the LoggerHook reads the train scalars, for hooks that defer work
+on the losses to those iterations."""
+from typing import Optional
+
+from mmengine.hooks import Hook, LoggerHook
 
 # LoggerHook's own default interval. Without a LoggerHook nothing reads the
 # losses at an interval, but a bound keeps deferred tensors from piling up.
@@ -20,3 +23,34 @@ def logger_interval(runner) -> int:
         if isinstance(hook, LoggerHook):
             return hook.interval
     return DEFAULT_INTERVAL
+
+
+class LoggingIterations:
+    """The training iterations at which the LoggerHook logs: every
+    ``interval`` inner iterations and the end of the dataloader (for an
+    ``IterBasedTrainLoop``, where ``batch_idx`` is the global iteration, it
+    is met once), plus the last training iteration, after which nothing
+    else would read pending values.
+
+    Args:
+        interval (int, optional): Inner iterations between logs. None means
+            the runner's LoggerHook ``interval``, read by :meth:`resolve`.
+    """
+
+    def __init__(self, interval: Optional[int] = None) -> None:
+        if interval is not None and interval <= 0:
+            raise ValueError(f'interval must be positive, got {interval}.')
+        self.requested = interval
+        self.interval = interval
+
+    def resolve(self, runner) -> None:
+        """Read the LoggerHook's interval when none was requested (call in
+        ``before_train``, once the runner's hooks are registered)."""
+        if self.requested is None:
+            self.interval = logger_interval(runner)
+
+    def __call__(self, hook: Hook, runner, batch_idx: int) -> bool:
+        """Whether training iteration ``batch_idx`` is one of them."""
+        return (hook.every_n_inner_iters(batch_idx, self.interval)
+                or hook.end_of_epoch(runner.train_dataloader, batch_idx)
+                or hook.is_last_train_iter(runner))

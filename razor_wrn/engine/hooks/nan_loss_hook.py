@@ -7,7 +7,7 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
-from .logger_interval import logger_interval
+from .logger_interval import LoggingIterations
 
 
 @HOOKS.register_module()
@@ -32,16 +32,13 @@ class NaNLossHook(Hook):
     """
 
     def __init__(self, interval: Optional[int] = None) -> None:
-        if interval is not None and interval <= 0:
-            raise ValueError(f'interval must be positive, got {interval}.')
         self.interval = interval
-        self._interval = interval
+        self._logging_iterations = LoggingIterations(interval)
         # (epoch, iteration, loss terms) of the iterations not yet checked.
         self._pending: List[Tuple[int, int, Dict[str, Any]]] = []
 
     def before_train(self, runner) -> None:
-        if self.interval is None:
-            self._interval = logger_interval(runner)
+        self._logging_iterations.resolve(runner)
 
     def after_train_iter(self, runner, batch_idx: int,
                          data_batch=None,
@@ -51,9 +48,7 @@ class NaNLossHook(Hook):
                   if key.startswith('loss')}
         if losses:
             self._pending.append((runner.epoch, runner.iter, losses))
-        if (self.every_n_inner_iters(batch_idx, self._interval)
-                or self.end_of_epoch(runner.train_dataloader, batch_idx)
-                or self.is_last_train_iter(runner)):
+        if self._logging_iterations(self, runner, batch_idx):
             self.check(runner)
 
     def after_train(self, runner) -> None:
