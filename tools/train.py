@@ -8,7 +8,6 @@ import argparse
 import os.path as osp
 from typing import List, Optional
 
-
 import razor_wrn  # noqa: F401  (compat shim, safe loading, registries)
 from razor_wrn.cli import (UserError, add_run_arguments, build_runner,
                            default_work_dir, load_config, parse_run_args,
