@@ -13,8 +13,10 @@ default_hooks = dict(
         type='CheckpointHook', interval=1, max_keep_ckpts=3,
         save_best='auto'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # Stop on a NaN/inf loss before anything is saved. Hooks that configs
+    # add go here too (by name), so a config that adds one keeps the rest.
+    nan_loss=dict(type='NaNLossHook'),
 )
-custom_hooks = [dict(type='NaNLossHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

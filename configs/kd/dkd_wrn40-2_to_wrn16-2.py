@@ -1,12 +1,13 @@
 # Decoupled KD (Zhao et al., CVPR 2022), WRN-40-2 -> WRN-16-2 on CIFAR-10:
 # TCKD + 8 * NCKD at T=4 (the paper's CIFAR setting) + CE (weight 1). The
 # DKD loss ramps up linearly over the first 20 epochs, as in the paper.
-_base_ = ['./wrn40-2_to_wrn16-2.py']
+_base_ = [
+    '../_base_/models/kd_wrn40-2_to_wrn16-2.py',
+    '../_base_/datasets/cifar10_bs16.py',
+    '../_base_/kd_runtime.py',
+]
 model = dict(
-    architecture=dict(head=dict(loss=dict(loss_weight=1.0))),
     distiller=dict(
-        _delete_=True,
-        type='ConfigurableDistiller',
         student_recorders=dict(
             logits=dict(type='ModuleOutputs', source='head.fc'),
             # The head's loss module is called as (cls_score, gt_labels).
@@ -28,8 +29,7 @@ model = dict(
                 gt_labels=dict(
                     from_student=True, recorder='loss_inputs',
                     data_idx=1)))))
-custom_hooks = [
-    dict(type='NaNLossHook'),
-    dict(type='DistillLossWarmupHook', loss_names=['loss_dkd'],
-         warmup_epochs=20),
-]
+default_hooks = dict(
+    dkd_warmup=dict(
+        type='DistillLossWarmupHook', loss_names=['loss_dkd'],
+        warmup_epochs=20))

@@ -3,28 +3,13 @@
 # mdistiller's and RepDistiller's CIFAR KD recipe; otherwise the vanilla
 # reference recipe (8 GPUs x 16, 200 epochs).
 _base_ = [
-    '../_base_/models/wrn_cifar10.py',
+    '../_base_/models/kd_wrn40-2_to_wrn16-2.py',
     '../_base_/datasets/cifar10_bs16.py',
     '../_base_/kd_runtime.py',
 ]
-student = dict(  # WRN-16-2
-    _base_.model,
-    head=dict(
-        _base_.model.head,
-        loss=dict(type='CrossEntropyLoss', loss_weight=0.1)))
-teacher = dict(
-    _base_.model,
-    backbone=dict(type='WideResNet', depth=40, widen_factor=2),
-    head=dict(_base_.model.head, in_channels=128))
-
 model = dict(
-    _delete_=True,
-    type='FrozenTeacherDistill',
-    architecture=student,
-    teacher=teacher,
-    teacher_ckpt=_base_.wrn40_2_teacher_ckpt,
+    architecture=dict(head=dict(loss=dict(loss_weight=0.1))),
     distiller=dict(
-        type='ConfigurableDistiller',
         student_recorders=dict(
             logits=dict(type='ModuleOutputs', source='head.fc')),
         teacher_recorders=dict(

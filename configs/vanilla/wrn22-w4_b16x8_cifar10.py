@@ -5,6 +5,4 @@ _base_ = [
     '../_base_/schedules/cifar10_bs128.py',
     '../_base_/default_runtime.py',
 ]
-model = dict(
-    backbone=dict(depth=22, widen_factor=4),
-    head=dict(in_channels=256))
+model = dict(backbone=dict(depth=22, widen_factor=4))

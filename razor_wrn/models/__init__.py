@@ -1,3 +1,3 @@
-"""Models; importing this registers them (backbones in mmpretrain's
-registry, distillation parts in mmrazor's)."""
-from . import algorithms, backbones, losses  # noqa: F401
+"""Models; importing this registers them (backbones and classifiers in
+mmpretrain's registry, distillation parts in mmrazor's)."""
+from . import algorithms, backbones, classifiers, losses, recorders  # noqa: F401

@@ -1,32 +1,64 @@
 """Validation of a distillation run: the student, plus the frozen teacher."""
-from typing import Dict
+from typing import Callable, Dict
 
 import torch
+from mmengine.evaluator import Evaluator
 from mmengine.model import is_model_wrapper
 from mmengine.registry import LOOPS
 from mmengine.runner import ValLoop, autocast
 
 
+class _WithTeacherMetrics:
+    """The student's evaluator, its results extended by the teacher's as
+    ``teacher/<metric>``; every other attribute is the evaluator's."""
+
+    def __init__(self, evaluator: Evaluator,
+                 teacher_metrics: Callable[[], Dict[str, float]]) -> None:
+        self.evaluator = evaluator
+        self._teacher_metrics = teacher_metrics
+
+    def evaluate(self, size: int) -> Dict[str, float]:
+        metrics = self.evaluator.evaluate(size)
+        metrics.update({f'teacher/{k}': v
+                        for k, v in self._teacher_metrics().items()})
+        return metrics
+
+    def __getattr__(self, name: str):
+        return getattr(self.evaluator, name)
+
+
 @LOOPS.register_module()
 class TeacherStudentValLoop(ValLoop):
-    """Validate the student (the metrics the run reports and selects the
-    best checkpoint by) and report the teacher's metrics beside them as
-    ``teacher/<metric>``.
+    """mmengine's ``ValLoop`` over the student (the metrics the run reports
+    and selects the best checkpoint by, plus mmengine's validation losses),
+    with the teacher's metrics added as ``teacher/<metric>``.
 
     The teacher of :class:`FrozenTeacherDistill` never changes, so it is
-    evaluated once per run and its metrics are reused at every epoch;
+    evaluated once per run and its metrics are reused at every validation;
     mmrazor's ``SingleTeacherDistillValLoop`` re-evaluates it each time,
     doubling the cost of validation for the same numbers.
+
+    Args:
+        runner: The Runner; its model must have a ``teacher``.
+        dataloader: Validation dataloader or its config.
+        evaluator: Evaluator or its config.
+        fp16: Evaluate under fp16 autocast.
     """
 
     def __init__(self, runner, dataloader, evaluator,
                  fp16: bool = False) -> None:
         super().__init__(runner, dataloader, evaluator, fp16)
+        self.evaluator = _WithTeacherMetrics(self.evaluator,
+                                             self.evaluate_teacher)
         self._teacher_metrics = None
 
     @torch.no_grad()
     def evaluate_teacher(self) -> Dict[str, float]:
-        """The teacher's metrics on this loop's data (computed once)."""
+        """The teacher's metrics on this loop's data (computed once).
+
+        Raises:
+            TypeError: If the runner's model has no ``teacher``.
+        """
         if self._teacher_metrics is None:
             model = self.runner.model
             if is_model_wrapper(model):
@@ -38,28 +70,13 @@ class TeacherStudentValLoop(ValLoop):
                     'ValLoop (val_cfg = dict()) for plain training.')
             was_training = model.training
             model.eval()
+            evaluator = self.evaluator.evaluator
             for data_batch in self.dataloader:
                 with autocast(enabled=self.fp16):
                     data = model.data_preprocessor(data_batch, False)
                     outputs = model.teacher(**data, mode='predict')
-                self.evaluator.process(
-                    data_samples=outputs, data_batch=data_batch)
-            self._teacher_metrics = self.evaluator.evaluate(
+                evaluator.process(data_samples=outputs, data_batch=data_batch)
+            self._teacher_metrics = evaluator.evaluate(
                 len(self.dataloader.dataset))
             model.train(was_training)
         return self._teacher_metrics
-
-    def run(self) -> Dict[str, float]:
-        teacher_metrics = self.evaluate_teacher()
-        self.runner.call_hook('before_val')
-        self.runner.call_hook('before_val_epoch')
-        self.runner.model.eval()
-        self.val_loss.clear()
-        for idx, data_batch in enumerate(self.dataloader):
-            self.run_iter(idx, data_batch)
-        metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
-        metrics.update(
-            {f'teacher/{k}': v for k, v in teacher_metrics.items()})
-        self.runner.call_hook('after_val_epoch', metrics=metrics)
-        self.runner.call_hook('after_val')
-        return metrics

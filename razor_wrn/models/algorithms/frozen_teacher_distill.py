@@ -10,6 +10,7 @@ from mmrazor.registry import MODELS
 
 from ...checkpoint import (load_checkpoint_file, load_weights_strictly,
                            state_dict_of)
+from .connector_channels import fill_connector_channels
 
 
 @MODELS.register_module()
@@ -27,6 +28,10 @@ class FrozenTeacherDistill(SingleTeacherDistill):
       and keeps its loaded weights through the Runner's ``init_weights``.
     - Loss keys are ``loss_student`` (the student's task loss) and the
       distiller's own ``loss_*`` names, so mmengine logs each term.
+    - Connector channels left out of the config are derived from the two
+      models (``StageOutputs`` recorders, see
+      :func:`~razor_wrn.models.algorithms.connector_channels.fill_connector_channels`),
+      so a config changes the pair by depth and width alone.
     - Connector and loss shape mismatches are found when the model is
       built, by one forward pass on ``dry_run_shape`` zero images.
     - An OFD distiller's teacher margins are computed from the *loaded*
@@ -52,8 +57,17 @@ class FrozenTeacherDistill(SingleTeacherDistill):
                  dry_run_shape: Optional[Tuple[int, int, int]] = (3, 32, 32),
                  data_preprocessor: Optional[Union[Dict, torch.nn.Module]] = None,
                  init_cfg: Optional[Dict] = None) -> None:
+        if isinstance(architecture, dict):
+            architecture = MODELS.build(architecture)
+        # The distiller (connectors) is built before the teacher, as in
+        # mmrazor, so seeded runs draw the same initial weights; a teacher
+        # built on the meta device tells its channels without drawing any.
+        probe = teacher
+        if isinstance(teacher, dict):
+            with torch.device('meta'):
+                probe = MODELS.build(teacher)
         super().__init__(
-            distiller=distiller,
+            distiller=fill_connector_channels(distiller, architecture, probe),
             teacher=teacher,
             teacher_ckpt=None,
             teacher_trainable=False,
@@ -116,6 +130,24 @@ class FrozenTeacherDistill(SingleTeacherDistill):
     def loss(self, batch_inputs: torch.Tensor,
              data_samples: Optional[List[BaseDataElement]] = None
              ) -> Dict[str, torch.Tensor]:
+        """The student's task loss and every distillation term.
+
+        The teacher runs first, without gradients (in eval mode, see
+        :meth:`train`), filling the teacher recorders; then the student
+        computes its own loss, filling the student recorders; then the
+        distiller computes each term from the recorded features.
+
+        Args:
+            batch_inputs: Preprocessed images ``(N, C, H, W)``.
+            data_samples: ``N`` samples with ``gt_label``.
+
+        Returns:
+            dict[str, torch.Tensor]: Scalar losses: ``loss_student`` (the
+            student head's loss, already weighted by its ``loss_weight``;
+            absent when ``calculate_student_loss=False``) and the
+            distiller's ``loss_*`` terms, each weighted by its loss module
+            (absent once ``distillation_stopped``). mmengine sums them.
+        """
         # Deliveries record in the teacher pass and replay in the student's.
         self.distiller.set_deliveries_override(False)
         with self.distiller.teacher_recorders, self.distiller.deliveries, \
@@ -134,6 +166,8 @@ class FrozenTeacherDistill(SingleTeacherDistill):
         return losses
 
     def train(self, mode: bool = True) -> 'FrozenTeacherDistill':
+        """Set the student and connectors to ``mode``; the teacher always
+        stays in eval mode."""
         super().train(mode)
         self.teacher.eval()
         return self

@@ -91,6 +91,10 @@ class WideResNet(BaseModule):
         norm_eval: Keep every BN layer in eval mode (frozen running
             statistics) while the model trains.
         init_cfg: Weight initialisation config.
+
+    Attributes:
+        stage_channels: ``(16k, 32k, 64k)``, the channels of each stage's
+            feature (see :meth:`stage_feature_name`).
     """
 
     def __init__(self,
@@ -150,8 +154,31 @@ class WideResNet(BaseModule):
             stage_in = channels
         self.bn1 = build_norm_layer(norm_cfg, stage_in)[1]
         self.relu = nn.ReLU()
-        self.feat_dim = stage_in
         self._freeze_stages()
+
+    def stage_feature_name(self, stage: int, pre_relu: bool = False) -> str:
+        """Name (relative to the backbone) of the module whose output is a
+        stage feature, for distillers that record it.
+
+        Args:
+            stage: Stage index, 0 to 2; its feature has
+                ``stage_channels[stage]`` channels.
+            pre_relu: False: the raw stage output (the residual sum; what
+                FitNets and attention transfer use). True: that output after
+                the BN that follows it, before its ReLU (OFD's feature): the
+                next stage's first ``bn1``, or the final ``bn1`` for stage 2.
+
+        Returns:
+            str: e.g. ``'layer2'``, ``'layer3.0.bn1'`` or ``'bn1'``.
+
+        Raises:
+            ValueError: If ``stage`` is not 0, 1 or 2.
+        """
+        if stage not in (0, 1, 2):
+            raise ValueError(f'stage must be 0, 1 or 2, got {stage}.')
+        if not pre_relu:
+            return f'layer{stage + 1}'
+        return 'bn1' if stage == 2 else f'layer{stage + 2}.0.bn1'
 
     def _frozen_modules(self) -> Tuple[nn.Module, ...]:
         if self.frozen_stages < 0:
@@ -169,6 +196,16 @@ class WideResNet(BaseModule):
                 param.requires_grad = False
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """Stage features for ``out_indices``.
+
+        Args:
+            x: Images ``(N, in_channels, H, W)``, normalised.
+
+        Returns:
+            tuple[torch.Tensor]: One feature per index in ``out_indices``, in
+            that order; stage ``i`` is ``(N, stage_channels[i], H / 2**i,
+            W / 2**i)`` (stage 2 after the final BN + ReLU).
+        """
         x = self.conv1(x)
         outs = []
         for index in range(3):

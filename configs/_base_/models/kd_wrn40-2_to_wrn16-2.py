@@ -1,0 +1,17 @@
+# The distillation pair: a frozen WRN-40-2 teacher (MMRazor's release) and a
+# WRN-16-2 student, both classifiers of wrn_cifar10.py; the student's CE has
+# weight 1. Each method in configs/kd/ adds its distiller's recorders,
+# connectors and losses. Change the pair by depth and width alone, e.g.
+# --cfg-options model.architecture.backbone.depth=40
+#               model.architecture.backbone.widen_factor=1
+# (connector channels follow the models).
+_base_ = ['./wrn_cifar10.py']
+model = dict(
+    _delete_=True,
+    type='FrozenTeacherDistill',
+    architecture=_base_.model,
+    teacher=dict(
+        _base_.model,
+        backbone=dict(type='WideResNet', depth=40, widen_factor=2)),
+    teacher_ckpt=_base_.wrn40_2_ckpt,
+    distiller=dict(type='ConfigurableDistiller'))

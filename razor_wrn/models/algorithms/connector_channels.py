@@ -1,0 +1,78 @@
+"""Connector channels derived from the models a distiller connects."""
+import copy
+import inspect
+from typing import Dict, Optional
+
+from mmrazor.registry import MODELS
+from torch import nn
+
+_STAGE_RECORDERS = ('StageOutputs', 'StageOutputsRecorder')
+
+
+def _recorded_channels(recorder: Dict, model: nn.Module) -> Optional[int]:
+    """Channels of a ``StageOutputs`` recorder's feature; None for others."""
+    if recorder.get('type') not in _STAGE_RECORDERS:
+        return None
+    return model.backbone.stage_channels[recorder['stage']]
+
+
+def fill_connector_channels(distiller: Dict, student: nn.Module,
+                            teacher: nn.Module) -> Dict:
+    """Set each connector's ``in_channel`` / ``out_channel`` from the
+    features it connects, where the config leaves them out.
+
+    A connector on one side of a loss takes the channels of that side's
+    recorded feature as ``in_channel`` and the other side's as
+    ``out_channel`` (a student connector maps student channels to the
+    teacher's). Channels are known for ``StageOutputs`` recorders
+    (``backbone.stage_channels[stage]``); values a config sets are kept.
+
+    Args:
+        distiller: mmrazor distiller config (``student_recorders``,
+            ``teacher_recorders``, ``connectors``, ``loss_forward_mappings``).
+        student: The built student classifier.
+        teacher: The built teacher classifier.
+
+    Returns:
+        dict: A copy of ``distiller`` with the channels filled in.
+
+    Raises:
+        ValueError: If a connector needs a channel count that is neither set
+            nor derivable.
+    """
+    distiller = copy.deepcopy(distiller)
+    connectors = distiller.get('connectors') or {}
+    recorders = {True: distiller.get('student_recorders') or {},
+                 False: distiller.get('teacher_recorders') or {}}
+    models = {True: student, False: teacher}
+    for loss_name, mapping in (distiller.get('loss_forward_mappings')
+                               or {}).items():
+        features = [spec for spec in mapping.values()
+                    if isinstance(spec, dict) and 'recorder' in spec]
+        channels = {True: None, False: None}
+        for spec in features:
+            side = bool(spec['from_student'])
+            recorder = recorders[side].get(spec['recorder'], {})
+            channels[side] = channels[side] or _recorded_channels(
+                recorder, models[side])
+        for spec in features:
+            name = spec.get('connector')
+            if name is None or name not in connectors:
+                continue
+            side = bool(spec['from_student'])
+            connector = connectors[name]
+            params = inspect.signature(MODELS.get(connector['type'])).parameters
+            for key, value in (('in_channel', channels[side]),
+                               ('out_channel', channels[not side])):
+                if key not in params or key in connector:
+                    continue
+                if value is None:
+                    if params[key].default is inspect.Parameter.empty:
+                        raise ValueError(
+                            f'Connector {name!r} of {loss_name!r} needs '
+                            f'`{key}`: record its features with '
+                            "dict(type='StageOutputs', stage=i) so it is "
+                            'derived, or set it in the connector config.')
+                    continue
+                connector[key] = value
+    return distiller

@@ -1,0 +1,3 @@
+from .wrn_classifier import WRNClassifier
+
+__all__ = ['WRNClassifier']

@@ -1,0 +1,3 @@
+from .stage_outputs_recorder import StageOutputsRecorder
+
+__all__ = ['StageOutputsRecorder']

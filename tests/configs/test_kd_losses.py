@@ -1,0 +1,177 @@
+"""Each distillation config's loss dict at one batch equals a hand
+computation from the student's and the teacher's own outputs.
+
+The models are the configs' own, shrunk by depth/width overrides (WRN-10-2
+teacher, WRN-10-1 student), with a teacher checkpoint whose BN statistics
+are random and a teacher with dropout, so a teacher left in train mode (BN
+or dropout) gives other features. A wrong
+weight, temperature or CE weight, a term computed twice or a skipped
+connector changes a number here.
+"""
+import copy
+import math
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmpretrain.registry import MODELS as CLS_MODELS
+from mmpretrain.structures import DataSample
+from mmrazor.registry import MODELS
+from scipy.stats import norm
+
+import razor_wrn  # noqa: F401
+
+CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
+SMALL = {
+    'model.architecture.backbone.depth': 10,
+    'model.architecture.backbone.widen_factor': 1,
+    'model.teacher.backbone.depth': 10,
+    'model.teacher.backbone.widen_factor': 2,
+    # Dropout that only an eval-mode teacher skips.
+    'model.teacher.backbone.droprate': 0.3,
+}
+
+
+def _features(classifier, images):
+    """Raw stage outputs, pre-ReLU BN outputs and logits, by hand."""
+    backbone = classifier.backbone
+    x = backbone.conv1(images)
+    raw = []
+    for layer in (backbone.layer1, backbone.layer2, backbone.layer3):
+        x = layer(x)
+        raw.append(x)
+    pre_relu = [backbone.layer2[0].bn1(raw[0]), backbone.layer3[0].bn1(raw[1]),
+                backbone.bn1(raw[2])]
+    logits = classifier.head.fc(F.relu(pre_relu[2]).mean(dim=(2, 3)))
+    return dict(raw=raw, pre_relu=pre_relu, logits=logits)
+
+
+def _kl(p_teacher, log_p_student):
+    """KL(teacher || student) summed over classes, averaged over the batch.
+    """
+    return (torch.special.xlogy(p_teacher, p_teacher)
+            - p_teacher * log_p_student).sum(1).mean()
+
+
+def _hinton(s, t, labels, connectors, teacher):
+    T = 4.0
+    kd = _kl(F.softmax(t['logits'] / T, 1),
+             F.log_softmax(s['logits'] / T, 1)) * T**2
+    return dict(loss_student=0.1 * F.cross_entropy(s['logits'], labels),
+                loss_kd=0.9 * kd)
+
+
+def _fitnets(s, t, labels, connectors, teacher):
+    hint = connectors['hint'](s['raw'][1])
+    return dict(loss_student=F.cross_entropy(s['logits'], labels),
+                loss_hint=100.0 * ((hint - t['raw'][1])**2).mean())
+
+
+def _attention(feature):
+    return F.normalize(feature.pow(2).mean(1).flatten(1), dim=1)
+
+
+def _at(s, t, labels, connectors, teacher):
+    losses = dict(loss_student=F.cross_entropy(s['logits'], labels))
+    for stage in range(3):
+        diff = _attention(s['raw'][stage]) - _attention(t['raw'][stage])
+        losses[f'loss_at_layer{stage + 1}'] = 1000.0 * diff.pow(2).mean()
+    return losses
+
+
+def _dkd(s, t, labels, connectors, teacher):
+    T, alpha, beta = 4.0, 1.0, 8.0
+    gt = F.one_hot(labels, 10).float()
+    p_s, p_t = F.softmax(s['logits'] / T, 1), F.softmax(t['logits'] / T, 1)
+    binary_s = torch.stack([(p_s * gt).sum(1), (p_s * (1 - gt)).sum(1)], 1)
+    binary_t = torch.stack([(p_t * gt).sum(1), (p_t * (1 - gt)).sum(1)], 1)
+    tckd = _kl(binary_t, binary_s.log()) * T**2
+    nckd = _kl(F.softmax(t['logits'] / T - 1000 * gt, 1),
+               F.log_softmax(s['logits'] / T - 1000 * gt, 1)) * T**2
+    return dict(loss_student=F.cross_entropy(s['logits'], labels),
+                loss_dkd=alpha * tckd + beta * nckd)
+
+
+def _ofd_margin(bn):
+    """Heo et al.'s margin: E[x | x < 0] of the BN's output distribution."""
+    std, mean = bn.weight.abs(), bn.bias
+    cdf = torch.tensor(norm.cdf((-mean / std).numpy()), dtype=torch.float32)
+    expected = (-std * torch.exp(-(mean / std)**2 / 2) / math.sqrt(2 * math.pi)
+                / cdf + mean)
+    return torch.where(cdf > 0.001, expected, -3 * std).view(1, -1, 1, 1)
+
+
+def _ofd(s, t, labels, connectors, teacher):
+    bns = (teacher.backbone.layer2[0].bn1, teacher.backbone.layer3[0].bn1,
+           teacher.backbone.bn1)
+    losses = dict(loss_student=F.cross_entropy(s['logits'], labels))
+    for stage, weight in enumerate((0.25, 0.5, 1.0)):
+        s_f = connectors[f'bn{stage + 1}_student'](s['pre_relu'][stage])
+        t_f = torch.max(t['pre_relu'][stage], _ofd_margin(bns[stage]))
+        keep = (s_f > t_f) | (t_f > 0)
+        losses[f'loss_ofd_bn{stage + 1}'] = weight * (
+            (s_f - t_f).pow(2) * keep).sum() / len(labels) / 1000.0
+    return losses
+
+
+HAND = {
+    'wrn40-2_to_wrn16-2.py': _hinton,
+    'wrn40-2_to_wrn16-2_device.py': _hinton,
+    'fitnets_wrn40-2_to_wrn16-2.py': _fitnets,
+    'at_wrn40-2_to_wrn16-2.py': _at,
+    'dkd_wrn40-2_to_wrn16-2.py': _dkd,
+    'ofd_wrn28-4_to_wrn16-2.py': _ofd,
+}
+
+
+def test_every_kd_config_has_a_hand_computation():
+    assert sorted(HAND) == sorted(p.name for p in CONFIGS.glob('kd/*.py'))
+
+
+@pytest.fixture(scope='module')
+def teacher_ckpt(tmp_path_factory):
+    """A WRN-10-2 classifier with random weights and BN statistics."""
+    cfg = Config.fromfile(CONFIGS / 'kd/wrn40-2_to_wrn16-2.py')
+    teacher = CLS_MODELS.build(
+        dict(cfg.model.teacher, backbone=dict(
+            type='WideResNet', depth=10, widen_factor=2)))
+    generator = torch.Generator().manual_seed(1)
+    state = {}
+    for key, value in teacher.state_dict().items():
+        if value.is_floating_point():
+            value = torch.rand(value.shape, generator=generator) + 0.5 \
+                if key.endswith(('running_var', 'bn1.weight', 'bn2.weight')) \
+                else torch.randn(value.shape, generator=generator) * 0.3
+        state[key] = value
+    path = tmp_path_factory.mktemp('teacher') / 'teacher.pth'
+    torch.save({'state_dict': state}, path)
+    return str(path)
+
+
+@pytest.mark.parametrize('name', sorted(HAND))
+def test_losses_equal_the_hand_computation(name, teacher_ckpt):
+    cfg = Config.fromfile(CONFIGS / 'kd' / name)
+    cfg.merge_from_dict(dict(SMALL, **{'model.teacher_ckpt': teacher_ckpt}))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    generator = torch.Generator().manual_seed(2)
+    images = torch.randn(4, 3, 32, 32, generator=generator)
+    labels = torch.tensor([3, 7, 0, 3])
+    samples = [DataSample().set_gt_label(int(y)) for y in labels]
+    # The teacher's reference features come from an untouched eval copy.
+    teacher = copy.deepcopy(model.teacher).eval()
+
+    model.train()
+    losses = model.loss(images, samples)
+    with torch.no_grad():
+        expected = HAND[name](_features(model.student, images),
+                              _features(teacher, images), labels,
+                              model.distiller.connectors, teacher)
+
+    assert sorted(losses) == sorted(expected)
+    for key, value in expected.items():
+        assert losses[key].item() == pytest.approx(
+            value.item(), rel=1e-5, abs=1e-7), key
+        assert value.item() > 1e-4, key  # every term is exercised
