@@ -374,13 +374,16 @@ def test_malicious_pickle_is_refused(cifar_copy: Path, tmp_path: Path,
 
 
 def _shared_tool() -> Path:
-    for shared in (Path('/work/shared'),
-                   Path(__file__).resolve().parents[3] / 'shared'):
-        tool = shared / 'tools' / 'cifar10_from_jpeg.py'
-        if tool.is_file():
-            return tool
-    pytest.skip('no shared/tools/cifar10_from_jpeg.py (/work/shared or '
-                '../shared next to the repo)')
+    """The JPEG re-encoding tool: ``$CIFAR10_JPEG_TOOL``, else
+    ``shared/tools/cifar10_from_jpeg.py`` beside the repository."""
+    repo = Path(__file__).resolve().parents[2]
+    tool = Path(os.environ.get(
+        'CIFAR10_JPEG_TOOL',
+        repo.parent / 'shared' / 'tools' / 'cifar10_from_jpeg.py'))
+    if not tool.is_file():
+        pytest.skip(f'no CIFAR-10 JPEG tool at {tool} (set CIFAR10_JPEG_TOOL '
+                    'to its path)')
+    return tool
 
 
 def test_jpeg_copy_from_shared_tool_loads(tmp_path: Path) -> None:
