@@ -16,25 +16,21 @@ from .cifar import LenientCIFARMixin
 class LenientCIFAR10(LenientCIFARMixin, CIFAR10):
     """mmpretrain's CIFAR-10 loaded by :class:`~.cifar.LenientCIFARMixin`.
 
-    Takes exactly the arguments of :class:`mmpretrain.datasets.CIFAR10` and
-    returns the same data list for the official files: labels ``0..9`` from
-    each batch's ``'labels'``. Files whose md5 differs from the official
-    release load with a :class:`~.cifar.CIFARChecksumWarning` if their
-    structure is valid; missing, broken or code-carrying files raise
+    Returns the same data list as :class:`mmpretrain.datasets.CIFAR10` for
+    the official files: labels ``0..9`` from each batch's ``'labels'``.
+    Files whose md5 differs from the release load with a
+    :class:`~.cifar.CIFARChecksumWarning` if their structure is valid;
+    missing, broken or code-carrying files raise
     :class:`~.cifar.CIFARDataError`.
 
     Args:
         data_root (str): Directory that contains (or will contain)
             ``cifar-10-batches-py``.
         split (str): ``'train'`` or ``'test'``. Defaults to ``'train'``.
-        metainfo (dict, optional): Meta information, e.g. ``classes``.
-            Defaults to None (mmpretrain's CIFAR-10 class names).
         download (bool): Download and extract the official archive when a
             file is missing. Defaults to True.
-        data_prefix (str): Folder under ``data_root`` holding
-            ``cifar-10-batches-py``. Defaults to ''.
-        test_mode (bool): Passed to :class:`BaseDataset`. Defaults to False.
-        **kwargs: Other keyword arguments of :class:`BaseDataset`.
+        **kwargs: The other arguments of :class:`mmpretrain.datasets.CIFAR10`
+            (``metainfo``, ``data_prefix``, ``test_mode``, ``pipeline``...).
     """
 
     dataset_name = 'CIFAR-10'
