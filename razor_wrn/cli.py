@@ -12,7 +12,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from .checkpoint import CheckpointError
-from .datasets import CIFAR10DataError
+from .datasets import CIFARDataError
 
 
 class UserError(RuntimeError):
@@ -21,7 +21,7 @@ class UserError(RuntimeError):
 
 # Errors caused by input rather than by a bug: they are reported as one line
 # without a traceback (set RAZOR_WRN_DEBUG=1 to see it anyway).
-USER_ERRORS = (UserError, CheckpointError, CIFAR10DataError,
+USER_ERRORS = (UserError, CheckpointError, CIFARDataError,
                FloatingPointError, FileNotFoundError, SyntaxError)
 
 

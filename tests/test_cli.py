@@ -11,7 +11,7 @@ import razor_wrn  # noqa: F401  (compat shim, registries)
 from razor_wrn import cli
 from razor_wrn.checkpoint import CheckpointError
 from razor_wrn.cli import UserError, load_config, run_cli
-from razor_wrn.datasets import CIFAR10DataError
+from razor_wrn.datasets import CIFARDataError
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = str(REPO / 'configs' / 'vanilla' / 'wrn16-w2_b128x1_cifar10.py')
@@ -119,7 +119,7 @@ def test_run_cli_passes_argv_and_returns_on_success(capsys):
 @pytest.mark.parametrize('error', [
     UserError('Config file not found: x.py.'),
     CheckpointError('Checkpoint file not found: x.pth.'),
-    CIFAR10DataError('data_batch_1 is missing.'),
+    CIFARDataError('data_batch_1 is missing.'),
     FloatingPointError('Non-finite loss at epoch 1.'),
     FileNotFoundError('data_root does not exist.'),
     SyntaxError('There are syntax errors in config file x.py.'),

@@ -17,8 +17,9 @@ the same on CPU and CUDA, and the same after a resume, because mmengine's
 training epoch. Normalisation is left to the model's ``ClsDataPreprocessor``,
 which accepts the stacked uint8 batch as it is.
 
-Configs select it with ``configs/_base_/datasets/cifar10_device_bs128.py``,
-i.e. the runner that can build it plus the two loaders::
+Configs select it with ``configs/_base_/datasets/cifar10_device_bs128.py``
+(``DeviceCIFAR100Loader`` in ``cifar100_device_bs64.py``), i.e. the runner
+that can build it (any loader in :data:`DEVICE_LOADERS`) plus the loaders::
 
     runner_type = 'DeviceDataRunner'
     train_dataloader = dict(
@@ -29,13 +30,18 @@ i.e. the runner that can build it plus the two loaders::
         split='test', batch_size=128, augment=False, shuffle=False)
 """
 import math
-from typing import Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Type
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.dist import get_dist_info
+from mmengine.registry import Registry
 from mmpretrain.structures import DataSample
+
+from .cifar import LenientCIFARMixin
+from .cifar10 import LenientCIFAR10
+from .cifar100 import LenientCIFAR100
 
 
 def resolve_device(device: str) -> torch.device:
@@ -260,40 +266,44 @@ class DeviceTensorLoader:
         return dict(inputs=inputs, data_samples=data_samples)
 
 
-def load_cifar_split(data_root: str,
-                     split: str) -> Tuple[np.ndarray, np.ndarray, Dict]:
-    """Read a CIFAR-10 split through ``LenientCIFAR10``.
+DEVICE_LOADERS = Registry('device-resident loader')
+
+
+def device_loader_class(
+        loader_type: Any) -> Optional[Type[DeviceTensorLoader]]:
+    """The device loader a dataloader config's ``type`` selects, if any.
 
     Args:
-        data_root (str): Folder holding ``cifar-10-batches-py``.
-        split (str): ``'train'`` or ``'test'``.
+        loader_type (Any): The config's ``type``: a name registered in
+            :data:`DEVICE_LOADERS`, a class, or anything else (e.g. None in
+            mmengine's ``DataLoader`` configs).
 
     Returns:
-        tuple: uint8 ``(N, 32, 32, 3)`` RGB images, int64 ``(N,)`` labels
-        and the dataset's ``metainfo``.
+        type | None: The :class:`DeviceTensorLoader` subclass, or None when
+        ``loader_type`` names none (a config for mmengine to build).
     """
-    # Imported here: the reader lives beside this module and is optional
-    # for DeviceTensorLoader users.
-    from .cifar10 import LenientCIFAR10
-
-    dataset = LenientCIFAR10(
-        data_root=data_root, split=split, pipeline=[], lazy_init=True)
-    data_list = dataset.load_data_list()
-    images = np.stack([info['img'] for info in data_list])
-    labels = np.array([info['gt_label'] for info in data_list], np.int64)
-    return images, labels, dict(dataset.metainfo)
+    if isinstance(loader_type, str):
+        loader_type = DEVICE_LOADERS.get(loader_type)
+    if isinstance(loader_type, type) and issubclass(loader_type,
+                                                    DeviceTensorLoader):
+        return loader_type
+    return None
 
 
-class DeviceCIFAR10Loader(DeviceTensorLoader):
-    """:class:`DeviceTensorLoader` over a CIFAR-10 split on disk.
+class DeviceCIFARLoader(DeviceTensorLoader):
+    """:class:`DeviceTensorLoader` over a split of a CIFAR data set on disk.
 
-    Use ``augment=True, shuffle=True`` for training (the distribution of
+    The split is read by the subclass's ``dataset_class`` (a
+    :class:`~.cifar.LenientCIFARMixin` dataset), so it holds the same images,
+    labels and class names, with the same checks and errors. Use
+    ``augment=True, shuffle=True`` for training (the distribution of
     mmpretrain's ``RandomCrop(32, padding=4)`` + ``RandomFlip(0.5)``) and
     ``augment=False, shuffle=False`` for validation and test (images in file
     order, unchanged).
 
     Args:
-        data_root (str): Folder holding ``cifar-10-batches-py``.
+        data_root (str): Folder holding the data set's ``base_folder``
+            (e.g. ``cifar-10-batches-py``).
         split (str): ``'train'`` or ``'test'``.
         batch_size (int): Samples per batch on each rank.
         augment (bool): Random crop with zero padding 4 and horizontal flip.
@@ -302,7 +312,12 @@ class DeviceCIFAR10Loader(DeviceTensorLoader):
         device (str): ``'cuda'``, ``'cpu'`` or ``'auto'`` (CUDA when
             available).
         seed (int): Base seed; epoch ``e`` draws from ``seed + e``.
+
+    Raises:
+        CIFARDataError: The split is missing or malformed (see the dataset).
     """
+
+    dataset_class: Type[LenientCIFARMixin]
 
     def __init__(self,
                  data_root: str,
@@ -313,14 +328,34 @@ class DeviceCIFAR10Loader(DeviceTensorLoader):
                  drop_last: bool = False,
                  device: str = 'auto',
                  seed: int = 0) -> None:
-        images, labels, metainfo = load_cifar_split(data_root, split)
+        dataset = self.dataset_class(
+            data_root=data_root, split=split, pipeline=[], lazy_init=True)
+        data_list = dataset.load_data_list()
+        images = np.stack([info['img'] for info in data_list])  # NHWC
+        labels = np.array([info['gt_label'] for info in data_list], np.int64)
         super().__init__(
             images=torch.from_numpy(images).permute(0, 3, 1, 2),
             labels=torch.from_numpy(labels),
-            metainfo=metainfo,
+            metainfo=dict(dataset.metainfo),
             batch_size=batch_size,
             augment=augment,
             shuffle=shuffle,
             drop_last=drop_last,
             device=device,
             seed=seed)
+
+
+@DEVICE_LOADERS.register_module()
+class DeviceCIFAR10Loader(DeviceCIFARLoader):
+    """:class:`DeviceCIFARLoader` over CIFAR-10 (``LenientCIFAR10``);
+    ``data_root`` holds ``cifar-10-batches-py``."""
+
+    dataset_class = LenientCIFAR10
+
+
+@DEVICE_LOADERS.register_module()
+class DeviceCIFAR100Loader(DeviceCIFARLoader):
+    """:class:`DeviceCIFARLoader` over CIFAR-100's fine labels
+    (``LenientCIFAR100``); ``data_root`` holds ``cifar-100-python``."""
+
+    dataset_class = LenientCIFAR100

@@ -1,10 +1,13 @@
-"""An mmengine ``Runner`` that can build the device-resident CIFAR loader.
+"""An mmengine ``Runner`` that can build the device-resident CIFAR loaders.
 
 mmengine's ``Runner.build_dataloader`` only knows ``torch.utils.data.
 DataLoader`` configs (dataset + sampler + workers). ``DeviceDataRunner``
-builds a :class:`~razor_wrn.datasets.device_cifar.DeviceCIFAR10Loader` when
-a dataloader config says ``type='DeviceCIFAR10Loader'`` and hands every other
-config to mmengine unchanged, so train, val and test loaders can be mixed.
+builds a :class:`~razor_wrn.datasets.device_cifar.DeviceTensorLoader`
+subclass when a dataloader config's ``type`` names one (registered in
+:data:`~razor_wrn.datasets.device_cifar.DEVICE_LOADERS`, e.g.
+``'DeviceCIFAR10Loader'``, ``'DeviceCIFAR100Loader'``, or the class itself)
+and hands every other config to mmengine unchanged, so train, val and test
+loaders can be mixed.
 
 Select it in a config (tools build it with ``RUNNERS.build(cfg)`` when
 ``runner_type`` is set, mmpretrain's ``tools/train.py`` convention)::
@@ -22,13 +25,13 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 from torch.utils.data import DataLoader
 
-from razor_wrn.datasets.device_cifar import (DeviceCIFAR10Loader,
-                                             DeviceTensorLoader)
+from razor_wrn.datasets.device_cifar import (DeviceTensorLoader,
+                                             device_loader_class)
 
 
 @RUNNERS.register_module()
 class DeviceDataRunner(Runner):
-    """``Runner`` whose dataloader configs may be ``DeviceCIFAR10Loader``."""
+    """``Runner`` whose dataloader configs may select a device loader."""
 
     @staticmethod
     def build_dataloader(
@@ -36,9 +39,8 @@ class DeviceDataRunner(Runner):
         seed: Optional[int] = None,
         diff_rank_seed: bool = False
     ) -> Union[DataLoader, DeviceTensorLoader]:
-        """Build a ``DeviceCIFAR10Loader`` from a config whose ``type`` is
-        ``'DeviceCIFAR10Loader'`` (or the class); defer anything else to
-        :meth:`mmengine.runner.Runner.build_dataloader`.
+        """Build the device loader a config's ``type`` selects; defer any
+        other config to :meth:`mmengine.runner.Runner.build_dataloader`.
 
         Args:
             dataloader (DataLoader | DeviceTensorLoader | dict): A built
@@ -56,8 +58,9 @@ class DeviceDataRunner(Runner):
         """
         if isinstance(dataloader, DeviceTensorLoader):
             return dataloader
-        if not isinstance(dataloader, dict) or dataloader.get('type') not in (
-                'DeviceCIFAR10Loader', DeviceCIFAR10Loader):
+        loader_class = device_loader_class(dataloader.get('type')) \
+            if isinstance(dataloader, dict) else None
+        if loader_class is None:
             return Runner.build_dataloader(dataloader, seed, diff_rank_seed)
         kwargs = copy.deepcopy(dict(dataloader))
         kwargs.pop('type')
@@ -65,4 +68,4 @@ class DeviceDataRunner(Runner):
             kwargs['seed'] = (
                 sync_random_seed()
                 if seed is None or diff_rank_seed else seed)
-        return DeviceCIFAR10Loader(**kwargs)
+        return loader_class(**kwargs)

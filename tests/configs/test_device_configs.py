@@ -1,5 +1,6 @@
 """The ``*_device`` configs: the same experiment as their standard
-counterparts with ``DeviceCIFAR10Loader`` batches; they train through
+counterparts with device-resident batches (``DeviceCIFAR10Loader``,
+``DeviceCIFAR100Loader``); they train through
 tools/train.py, and a checkpoint scores the same under both data pipelines
 (evaluation is unaugmented and in file order in both)."""
 import json
@@ -12,13 +13,27 @@ from mmengine.config import Config
 
 import razor_wrn  # noqa: F401  (compat shim, registries)
 
+REPO = Path(__file__).resolve().parents[2]
 DEVICE_CONFIGS = sorted(
-    str(p) for p in Path('configs').glob('*/*_device.py'))
+    str(p.relative_to(REPO)) for p in REPO.glob('configs/*/*_device.py'))
 LOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
 def standard_counterpart(config: str) -> str:
     return config.replace('_device.py', '.py')
+
+
+def is_cifar100(config: str) -> bool:
+    return config.endswith('_cifar100_device.py')
+
+
+def model_options(config: str) -> list:
+    """A KD config trains without its teacher checkpoint; a vanilla one as
+    WRN-10-1, which is all a comparison of data pipelines needs."""
+    if '/kd/' in config:
+        return ['model.teacher_ckpt=None']
+    return ['model.backbone.depth=10', 'model.backbone.widen_factor=1',
+            'model.head.in_channels=64']
 
 
 def device_options(data_root: str, batch_size: int) -> list:
@@ -29,9 +44,14 @@ def device_options(data_root: str, batch_size: int) -> list:
 
 
 @pytest.fixture(scope='module')
-def data(make_tiny_cifar10):
-    # 20 training images at batch 10: two iterations per epoch.
-    return make_tiny_cifar10(per_class_train=2, per_class_test=1)
+def data(make_tiny_cifar10, make_tiny_cifar100):
+    """``config -> (data_root, batch size)`` of its data set's tiny copy:
+    20 CIFAR-10 images at batch 10, 100 CIFAR-100 images at batch 50 (two
+    iterations per epoch)."""
+    cifar10 = make_tiny_cifar10(per_class_train=2, per_class_test=1)
+    cifar100 = make_tiny_cifar100(per_class_train=1, per_class_test=1)
+    return lambda config: (cifar100, 50) if is_cifar100(config) else (
+        cifar10, 10)
 
 
 def test_there_is_a_vanilla_and_a_kd_device_config():
@@ -40,17 +60,19 @@ def test_there_is_a_vanilla_and_a_kd_device_config():
 
 @pytest.mark.parametrize('config', DEVICE_CONFIGS)
 def test_only_the_loaders_differ(config):
-    device = Config.fromfile(config).to_dict()
-    standard = Config.fromfile(standard_counterpart(config)).to_dict()
+    device = Config.fromfile(REPO / config).to_dict()
+    standard = Config.fromfile(REPO / standard_counterpart(config)).to_dict()
     assert device.pop('runner_type') == 'DeviceDataRunner'
     assert 'runner_type' not in standard
     for key in LOADER_KEYS:
-        loader = device.pop(key)
-        assert loader['type'] == 'DeviceCIFAR10Loader'
-        assert loader['batch_size'] == 128
+        loader, standard_loader = device.pop(key), standard.pop(key)
+        assert loader['type'] == ('DeviceCIFAR100Loader' if is_cifar100(
+            config) else 'DeviceCIFAR10Loader')
+        assert loader['batch_size'] == (64 if is_cifar100(config) else 128)
+        assert loader['data_root'] == standard_loader['dataset']['data_root']
         train = key == 'train_dataloader'
         assert loader['augment'] is train and loader['shuffle'] is train
-        assert loader['split'] == standard.pop(key)['dataset']['split']
+        assert loader['split'] == standard_loader['dataset']['split']
     # Model, distiller, schedule, hooks, evaluators: identical.
     assert device == standard
 
@@ -58,10 +80,11 @@ def test_only_the_loaders_differ(config):
 @pytest.mark.parametrize('config', DEVICE_CONFIGS)
 def test_trains_and_scores_like_the_standard_pipeline(
         config, data, data_options, tools, tmp_path):
-    teacher = ['model.teacher_ckpt=None'] if '/kd/' in config else []
+    data_root, batch_size = data(config)
     tools['train'].main([
-        config, '--work-dir', str(tmp_path), '--cfg-options',
-        'train_cfg.max_epochs=1', *teacher, *device_options(data, 10)])
+        str(REPO / config), '--work-dir', str(tmp_path), '--cfg-options',
+        'train_cfg.max_epochs=1', *model_options(config),
+        *device_options(data_root, batch_size)])
     checkpoint = tmp_path / 'epoch_1.pth'
     assert torch.load(checkpoint, weights_only=True)['meta']['iter'] == 2
     scalars = sorted(tmp_path.glob('*/vis_data/scalars.json'))[-1]
@@ -70,12 +93,14 @@ def test_trains_and_scores_like_the_standard_pipeline(
     assert losses and all(math.isfinite(v) for v in losses)
 
     device_out, standard_out = tmp_path / 'device.json', tmp_path / 's.json'
-    tools['test'].main([config, str(checkpoint), '--work-dir', str(tmp_path),
-                        '--out', str(device_out), '--cfg-options',
-                        *device_options(data, 10)])
-    tools['test'].main([standard_counterpart(config), str(checkpoint),
-                        '--work-dir', str(tmp_path), '--out',
+    tools['test'].main([str(REPO / config), str(checkpoint), '--work-dir',
+                        str(tmp_path), '--out', str(device_out),
+                        '--cfg-options', *model_options(config),
+                        *device_options(data_root, batch_size)])
+    tools['test'].main([str(REPO / standard_counterpart(config)),
+                        str(checkpoint), '--work-dir', str(tmp_path), '--out',
                         str(standard_out), '--cfg-options',
-                        *data_options(data, 10)])
+                        *model_options(config),
+                        *data_options(data_root, batch_size)])
     assert json.loads(device_out.read_text()) == json.loads(
         standard_out.read_text())

@@ -21,7 +21,7 @@ import razor_wrn  # noqa: F401  (compat shim before anything mmrazor)
 from mmpretrain.datasets import CIFAR10
 from mmpretrain.datasets.categories import CIFAR10_CATEGORIES
 from mmpretrain.registry import DATASETS
-from razor_wrn.datasets import (CIFAR10ChecksumWarning, CIFAR10DataError,
+from razor_wrn.datasets import (CIFARChecksumWarning, CIFARDataError,
                                 LenientCIFAR10)
 
 URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz'
@@ -41,7 +41,7 @@ def _load(data_root: str, **kwargs: Any) -> LenientCIFAR10:
     build); it does not change what is loaded.
     """
     with warnings.catch_warnings():
-        warnings.simplefilter('ignore', CIFAR10ChecksumWarning)
+        warnings.simplefilter('ignore', CIFARChecksumWarning)
         return LenientCIFAR10(
             data_root=data_root,
             download=False,
@@ -180,7 +180,7 @@ def test_bytes_keys_load(cifar_copy: Path) -> None:
 
 def test_md5_mismatch_warns_and_names_files(tiny_cifar10: str) -> None:
     folder = os.path.join(tiny_cifar10, 'cifar-10-batches-py')
-    with pytest.warns(CIFAR10ChecksumWarning) as record:
+    with pytest.warns(CIFARChecksumWarning) as record:
         dataset = LenientCIFAR10(data_root=tiny_cifar10, download=False)
     assert len(dataset) == 80
     assert len(record) == 1
@@ -204,7 +204,7 @@ def test_matching_md5_does_not_warn(tiny_cifar10: str) -> None:
         test_list = [['test_batch', md5('test_batch')]]
 
     with warnings.catch_warnings():
-        warnings.simplefilter('error', CIFAR10ChecksumWarning)
+        warnings.simplefilter('error', CIFARChecksumWarning)
         assert len(TinyOfficial(data_root=tiny_cifar10, download=False)) == 80
 
 
@@ -276,7 +276,7 @@ def test_broken_batch_is_one_clear_error(cifar_copy: Path, case: str) -> None:
     edit, reason = BROKEN_BATCHES[case]
     folder = cifar_copy / 'cifar-10-batches-py'
     _dump(folder / 'data_batch_3', edit(_raw(folder, 'data_batch_3')))
-    with pytest.raises(CIFAR10DataError) as err:
+    with pytest.raises(CIFARDataError) as err:
         _load(str(cifar_copy))
     path = folder.resolve() / 'data_batch_3'
     _assert_clear_error(err, cifar_copy,
@@ -287,7 +287,7 @@ def test_truncated_pickle_is_one_clear_error(cifar_copy: Path) -> None:
     path = cifar_copy / 'cifar-10-batches-py' / 'test_batch'
     raw = path.read_bytes()
     path.write_bytes(raw[:len(raw) // 2])
-    with pytest.raises(CIFAR10DataError) as err:
+    with pytest.raises(CIFARDataError) as err:
         _load(str(cifar_copy), split='test')
     _assert_clear_error(
         err, cifar_copy, f'{path.resolve()} is not a valid CIFAR-10 file: it '
@@ -299,7 +299,7 @@ def test_missing_file_is_one_clear_error(cifar_copy: Path) -> None:
     # mmpretrain requires both splits, so a missing test file stops 'train'.
     path = cifar_copy / 'cifar-10-batches-py' / 'test_batch'
     path.unlink()
-    with pytest.raises(CIFAR10DataError) as err:
+    with pytest.raises(CIFARDataError) as err:
         _load(str(cifar_copy), split='train')
     _assert_clear_error(err, cifar_copy,
                         f'Missing {path.resolve()} (download=False).')
@@ -314,7 +314,7 @@ def test_failed_download_is_one_clear_error(
         raise urllib.error.URLError('no network')
 
     monkeypatch.setattr(urllib.request, 'urlopen', offline)
-    with pytest.raises(CIFAR10DataError) as err:
+    with pytest.raises(CIFARDataError) as err:
         LenientCIFAR10(data_root=str(tmp_path), download=True)
     # mmpretrain retries over http; both failures end in our error.
     assert calls == [URL, URL.replace('https:', 'http:')]
@@ -363,7 +363,7 @@ def test_malicious_pickle_is_refused(cifar_copy: Path, tmp_path: Path,
     marker = tmp_path / 'marker'
     entry['batch_label'] = payload(marker)
     _dump(folder / file_name, entry)
-    with pytest.raises(CIFAR10DataError) as err:
+    with pytest.raises(CIFARDataError) as err:
         # metainfo without classes makes the loader read batches.meta.
         _load(str(cifar_copy), metainfo=dict(classes=None))
     assert not marker.exists()
@@ -374,13 +374,16 @@ def test_malicious_pickle_is_refused(cifar_copy: Path, tmp_path: Path,
 
 
 def _shared_tool() -> Path:
-    for shared in (Path('/work/shared'),
-                   Path(__file__).resolve().parents[3] / 'shared'):
-        tool = shared / 'tools' / 'cifar10_from_jpeg.py'
-        if tool.is_file():
-            return tool
-    pytest.skip('no shared/tools/cifar10_from_jpeg.py (/work/shared or '
-                '../shared next to the repo)')
+    """The JPEG re-encoding tool: ``$CIFAR10_JPEG_TOOL``, else
+    ``shared/tools/cifar10_from_jpeg.py`` beside the repository."""
+    repo = Path(__file__).resolve().parents[2]
+    tool = Path(os.environ.get(
+        'CIFAR10_JPEG_TOOL',
+        repo.parent / 'shared' / 'tools' / 'cifar10_from_jpeg.py'))
+    if not tool.is_file():
+        pytest.skip(f'no CIFAR-10 JPEG tool at {tool} (set CIFAR10_JPEG_TOOL '
+                    'to its path)')
+    return tool
 
 
 def test_jpeg_copy_from_shared_tool_loads(tmp_path: Path) -> None:
@@ -393,7 +396,7 @@ def test_jpeg_copy_from_shared_tool_loads(tmp_path: Path) -> None:
     ],
                    check=True,
                    capture_output=True)
-    with pytest.warns(CIFAR10ChecksumWarning, match='data_batch_5'):
+    with pytest.warns(CIFARChecksumWarning, match='data_batch_5'):
         train = LenientCIFAR10(data_root=str(tmp_path), download=False)
     test = _load(str(tmp_path), split='test')
     train_labels = [train.get_data_info(i)['gt_label'] for i in range(20)]

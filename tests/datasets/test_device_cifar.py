@@ -19,10 +19,12 @@ from mmengine.dataset import pseudo_collate
 from mmpretrain.datasets.transforms import PackInputs, RandomCrop
 from mmpretrain.models import ClsDataPreprocessor
 
-from razor_wrn.datasets import LenientCIFAR10
+from razor_wrn.datasets import LenientCIFAR10, LenientCIFAR100
 from razor_wrn.datasets import device_cifar
 from razor_wrn.datasets.device_cifar import (DeviceCIFAR10Loader,
-                                             DeviceTensorLoader, crop_flip)
+                                             DeviceCIFAR100Loader,
+                                             DeviceTensorLoader, crop_flip,
+                                             device_loader_class)
 
 CIFAR_MEAN = [125.307, 122.961, 113.8575]
 CIFAR_STD = [51.5865, 50.847, 51.255]
@@ -301,24 +303,46 @@ def test_cuda_batches_equal_cpu_batches():
 
 
 @pytest.mark.filterwarnings('ignore::UserWarning')
-def test_cifar10_loader_reads_the_split_like_lenient_cifar10(tiny_cifar10):
+@pytest.mark.parametrize('loader_class,dataset_class,fixture,num_test', [
+    (DeviceCIFAR10Loader, LenientCIFAR10, 'tiny_cifar10', 40),
+    (DeviceCIFAR100Loader, LenientCIFAR100, 'tiny_cifar100', 100),
+])
+def test_cifar_loader_reads_the_split_like_its_dataset(
+        request, loader_class, dataset_class, fixture, num_test):
+    data_root = request.getfixturevalue(fixture)
+    num_classes = len(dataset_class.METAINFO['classes'])
     # A transform object, not a registry name: earlier tests may have left
     # mmengine's process-wide default scope at 'mmrazor'.
-    dataset = LenientCIFAR10(
-        data_root=tiny_cifar10, split='test', download=False,
+    dataset = dataset_class(
+        data_root=data_root, split='test', download=False,
         pipeline=[PackInputs()])
-    loader = DeviceCIFAR10Loader(tiny_cifar10, split='test', batch_size=16,
-                                 augment=False, shuffle=False, device='cpu')
+    loader = loader_class(data_root, split='test', batch_size=16,
+                          augment=False, shuffle=False, device='cpu')
     inputs, labels = collect(loader)
-    assert len(loader) == 3
-    assert len(loader.dataset) == 40
+    assert len(loader) == math.ceil(num_test / 16)
+    assert len(loader.dataset) == num_test
     assert loader.dataset.metainfo['classes'] == dataset.metainfo['classes']
     expected = [dataset[i] for i in range(len(dataset))]
     assert torch.equal(inputs, torch.stack([e['inputs'] for e in expected]))
     assert labels.tolist() == [e['data_samples'].gt_label.item()
                                for e in expected]
-    assert labels.tolist() == [i % 10 for i in range(40)]
+    assert labels.tolist() == [i % num_classes for i in range(num_test)]
 
-    train = DeviceCIFAR10Loader(tiny_cifar10, batch_size=32, device='cpu')
-    assert len(train.dataset) == 80
-    assert len(train) == 3
+    train = loader_class(data_root, batch_size=32, device='cpu')
+    assert len(train.dataset) == 2 * num_test
+    assert len(train) == math.ceil(2 * num_test / 32)
+
+
+def test_device_loader_class_recognises_loaders_not_names():
+    assert device_loader_class('DeviceCIFAR10Loader') is DeviceCIFAR10Loader
+    assert device_loader_class('DeviceCIFAR100Loader') is \
+        DeviceCIFAR100Loader
+    assert device_loader_class(DeviceCIFAR100Loader) is DeviceCIFAR100Loader
+
+    class Custom(DeviceTensorLoader):
+        """A loader that is not registered, given as the class."""
+
+    assert device_loader_class(Custom) is Custom
+    for not_a_device_loader in (None, 'LenientCIFAR10', 'DeviceCIFARLoader',
+                                LenientCIFAR10, dict):
+        assert device_loader_class(not_a_device_loader) is None

@@ -1,0 +1,11 @@
+# WRN-16-2 on CIFAR-100, the distillation benchmark's recipe: 64 images per
+# step on one device, 240 epochs.
+_base_ = [
+    '../_base_/models/wrn_cifar100.py',
+    '../_base_/datasets/cifar100_bs64.py',
+    '../_base_/schedules/cifar100_bs64.py',
+    '../_base_/default_runtime.py',
+]
+model = dict(
+    backbone=dict(depth=16, widen_factor=2),
+    head=dict(in_channels=128))

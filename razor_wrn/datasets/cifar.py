@@ -1,0 +1,274 @@
+"""Loading of mmpretrain's CIFAR datasets that is safe, checked and lenient.
+
+mmpretrain's :class:`~mmpretrain.datasets.CIFAR10` (and its subclass
+``CIFAR100``) treats any md5 mismatch as "not downloaded" (it then
+re-downloads or refuses), reads the files with a plain ``pickle.loads`` (a
+crafted file runs arbitrary code), and reports a missing or broken file as an
+``AssertionError`` or ``KeyError`` that does not say which file or how to get
+it. :class:`LenientCIFARMixin`, put before one of them, keeps everything else
+(arguments, class names, file lists, download, split and ``test_mode``
+handling) and replaces only the loading:
+
+* files are unpickled by :func:`~.safe_pickle.load_numpy_pickle`;
+* each file is checked (keys, ``uint8`` ``(N, 3072)`` data, one label in
+  ``0..num_classes-1`` per image) and any problem raises
+  :class:`CIFARDataError`, which names the data set, the file, the folder it
+  is expected in and how to obtain it;
+* an md5 that differs from the official release only warns
+  (:class:`CIFARChecksumWarning`) when the structure is valid.
+"""
+import hashlib
+import os.path as osp
+import warnings
+from typing import Any, List, Optional, Tuple
+
+import mmengine.dist as dist
+import numpy as np
+from mmengine.fileio import (LocalBackend, exists, get, get_file_backend,
+                             join_path)
+from mmpretrain.datasets.utils import download_and_extract_archive
+
+from .safe_pickle import RefusedGlobal, load_numpy_pickle
+
+
+class CIFARDataError(RuntimeError):
+    """A CIFAR file is missing, unreadable or not a file of its data set.
+
+    A ``RuntimeError`` so that code catching mmpretrain's own dataset errors
+    keeps working.
+    """
+
+
+class CIFARChecksumWarning(UserWarning):
+    """Valid CIFAR files whose md5 differs from the official release."""
+
+
+def _describe(value: Any) -> str:
+    """Short description of a value for error messages."""
+    if isinstance(value, np.ndarray):
+        return f'a {value.dtype} array of shape {value.shape}'
+    return f'a {type(value).__name__}'
+
+
+class LenientCIFARMixin:
+    """Safe, checked, md5-lenient ``load_data_list`` for mmpretrain's CIFARs.
+
+    Use as the first base of a subclass of mmpretrain's ``CIFAR10`` family,
+    whose ``base_folder``, ``url``, ``train_list``, ``test_list``, ``meta``
+    and ``METAINFO`` it reads; the subclass sets only:
+
+    Attributes:
+        dataset_name (str): The data set's name in messages, e.g.
+            ``'CIFAR-10'``.
+        label_key (str): Key of the label list in each file, e.g.
+            ``'labels'``.
+
+    Labels must lie in ``0..len(METAINFO['classes']) - 1``.
+    ``download=True`` fetches the archive only when a file is missing.
+    """
+
+    dataset_name: str
+    label_key: str
+
+    def load_data_list(self) -> List[dict]:
+        """Load images (HWC ``uint8``) and labels of ``self.split``.
+
+        Raises:
+            CIFARDataError: A file is missing and cannot be downloaded, or
+                a file is unreadable, refers to code, or is malformed.
+        """
+        if dist.is_main_process() and self._missing_files():
+            self._fetch_missing()
+        # Other ranks wait for rank 0's download, as in mmpretrain.
+        dist.barrier()
+        missing = self._missing_files()
+        if missing:
+            raise self._data_error(f'Missing {", ".join(missing)}.')
+
+        file_list = self.train_list if self.split == 'train' else \
+            self.test_list
+        imgs, gt_labels, mismatched = [], [], []
+        for file_name, md5 in file_list:
+            entry, md5_ok = self._read_pickle(file_name, md5)
+            data, labels = self._check_batch(entry, file_name)
+            imgs.append(data)
+            gt_labels.extend(labels)
+            if not md5_ok:
+                mismatched.append(file_name)
+        self._warn_md5(mismatched)
+
+        imgs = np.vstack(imgs).reshape(-1, 3, 32, 32)
+        imgs = imgs.transpose((0, 2, 3, 1))  # CHW rows -> HWC images
+
+        if self.CLASSES is None:
+            self._load_meta()
+        return [{'img': img, 'gt_label': label}
+                for img, label in zip(imgs, gt_labels)]
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes of the data set's official labels."""
+        return len(type(self).METAINFO['classes'])
+
+    def _load_meta(self) -> None:
+        """Read class names from the meta file (only if none are set)."""
+        file_name, key = self.meta['filename'], self.meta['key']
+        if not exists(self._path(file_name)):
+            raise self._data_error(f'Missing {self._path(file_name)}.')
+        entry, md5_ok = self._read_pickle(file_name, self.meta.get('md5'))
+        names = entry.get(key) if isinstance(entry, dict) else None
+        if not (isinstance(names, (list, tuple))
+                and len(names) == self.num_classes
+                and all(isinstance(n, str) for n in names)):
+            raise self._broken(
+                file_name, f'{key!r} must be a list of {self.num_classes} '
+                f'class names, got {_describe(names)}')
+        if not md5_ok:
+            self._warn_md5([file_name])
+        # mmpretrain uses setdefault, a no-op here: this only runs when
+        # 'classes' is present but None.
+        self._metainfo['classes'] = tuple(names)
+
+    def _folder(self) -> str:
+        """The data set's folder (``base_folder``), absolute when local."""
+        folder = join_path(self.data_prefix['root'], self.base_folder)
+        if isinstance(get_file_backend(folder), LocalBackend):
+            folder = osp.abspath(folder)
+        return folder
+
+    def _path(self, file_name: str) -> str:
+        """Path of ``file_name`` inside :meth:`_folder`."""
+        return join_path(self._folder(), file_name)
+
+    def _missing_files(self) -> List[str]:
+        """Full paths of the data files that do not exist.
+
+        Both splits are required, as in mmpretrain's integrity check, so a
+        half-extracted archive is noticed whichever split is built first.
+        """
+        return [
+            self._path(name) for name, _ in self.train_list + self.test_list
+            if not exists(self._path(name))
+        ]
+
+    def _fetch_missing(self) -> None:
+        """Download the official archive, or explain why that cannot be."""
+        root = self.data_prefix['root']
+        missing = ', '.join(self._missing_files())
+        if not isinstance(get_file_backend(root), LocalBackend):
+            raise self._data_error(
+                f'Missing {missing}; download=True only works on local '
+                'storage.')
+        if not self.download:
+            raise self._data_error(f'Missing {missing} (download=False).')
+        try:
+            download_and_extract_archive(
+                self.url, root, filename=self.filename, md5=self.tgz_md5)
+        except Exception as err:
+            # URLError, OSError, a bad archive md5 (RuntimeError) or a tar
+            # error all mean the same to the user; the cause goes into the
+            # message instead of a urllib traceback.
+            raise self._data_error(
+                f'Missing {missing}, and downloading {self.url} into '
+                f'{osp.abspath(root)} failed: {type(err).__name__}: {err}'
+            ) from None
+
+    def _read_pickle(self, file_name: str,
+                     md5: Optional[str]) -> Tuple[Any, bool]:
+        """Unpickle ``file_name`` safely; return it and whether md5 matches.
+
+        ``md5=None`` (no official checksum) counts as a match.
+        """
+        try:
+            raw = get(self._path(file_name))
+        except OSError as err:
+            raise self._broken(file_name, f'it cannot be read ({err})') \
+                from None
+        md5_ok = md5 is None or hashlib.md5(raw).hexdigest() == md5
+        try:
+            return load_numpy_pickle(raw), md5_ok
+        except RefusedGlobal as err:
+            raise self._broken(
+                file_name, f'it refers to {err}, which no '
+                f'{self.dataset_name} file contains; refused so that '
+                'loading never runs code from a data file') from None
+        except Exception as err:
+            # Truncated or garbled pickles fail with EOFError,
+            # UnpicklingError, ValueError, ... depending on where they break.
+            raise self._broken(
+                file_name, f'it is not a readable pickle '
+                f'({type(err).__name__}: {err})') from None
+
+    def _check_batch(self, entry: Any,
+                     file_name: str) -> Tuple[np.ndarray, List[int]]:
+        """Return ``(data, labels)`` of a file after checking its structure.
+
+        Args:
+            entry (Any): The unpickled file.
+            file_name (str): Its name, for error messages.
+
+        Returns:
+            tuple: ``uint8`` data of shape ``(N, 3072)`` and ``N`` int labels.
+        """
+        if not isinstance(entry, dict):
+            raise self._broken(file_name,
+                               f'it holds {_describe(entry)}, not a dict')
+        absent = [k for k in ('data', self.label_key) if k not in entry]
+        if absent:
+            raise self._broken(
+                file_name, f'keys {absent} are missing (it has '
+                f'{sorted(map(str, entry))})')
+        data, labels = entry['data'], entry[self.label_key]
+        if not (isinstance(data, np.ndarray) and data.dtype == np.uint8
+                and data.ndim == 2 and data.shape[1] == 3 * 32 * 32):
+            raise self._broken(
+                file_name, "'data' must be a uint8 array of shape (N, 3072), "
+                f'got {_describe(data)}')
+        if isinstance(labels, np.ndarray) and labels.ndim == 1:
+            labels = labels.tolist()
+        if not (isinstance(labels, (list, tuple)) and all(
+                isinstance(y, (int, np.integer)) and not isinstance(y, bool)
+                for y in labels)):
+            raise self._broken(
+                file_name, f'{self.label_key!r} must be a list of integers, '
+                f'got {_describe(labels)}')
+        if len(labels) != len(data):
+            raise self._broken(
+                file_name,
+                f'it has {len(labels)} labels for {len(data)} images')
+        labels = [int(y) for y in labels]
+        outside = sorted({y for y in labels if not 0 <= y < self.num_classes})
+        if outside:
+            raise self._broken(
+                file_name, f'labels {outside[:5]} are outside '
+                f'0..{self.num_classes - 1}')
+        return data, labels
+
+    def _warn_md5(self, file_names: List[str]) -> None:
+        """Warn once for the files whose md5 is not the official one."""
+        if file_names:
+            warnings.warn(
+                f'{self.__class__.__name__}: {", ".join(file_names)} in '
+                f'{self._folder()} differ from the official '
+                f'{self.dataset_name} release (md5 mismatch); loading them '
+                'because their structure is valid. Results on this copy are '
+                f'not comparable with published {self.dataset_name} numbers.',
+                CIFARChecksumWarning)
+
+    def _broken(self, file_name: str, reason: str) -> CIFARDataError:
+        """Error for a file that exists but is not a file of the data set."""
+        return self._data_error(
+            f'{self._path(file_name)} is not a valid {self.dataset_name} '
+            f'file: {reason}. Delete it (download=True only fetches missing '
+            'files) and get the official one as below.')
+
+    def _data_error(self, problem: str) -> CIFARDataError:
+        """Error stating ``problem``, where data belongs and how to get it."""
+        folder = self._folder()
+        files = [name for name, _ in self.train_list + self.test_list]
+        return CIFARDataError(
+            f'{problem}\n{self.dataset_name} is expected in {folder} as the '
+            f'official python version ({", ".join(files)}, '
+            f'{self.meta["filename"]}). To get it, pass download=True (needs '
+            f'network access), or download {self.url} and extract it into '
+            f'{osp.dirname(folder)}.')
