@@ -20,6 +20,7 @@ from mmpretrain.structures import DataSample
 from mmrazor.registry import MODELS
 
 from razor_wrn.cli import UserError
+from razor_wrn.datasets.device_cifar import DeviceCIFAR10Loader
 
 pytestmark = pytest.mark.filterwarnings('ignore::UserWarning')
 
@@ -35,9 +36,11 @@ TINY = {VANILLA: [f'model.{key}' for key in TINY_NET]}
 TINY[KD] = TINY[DKD] = TINY[AT] = [
     f'model.{part}.{key}' for part in ('architecture', 'teacher')
     for key in TINY_NET]
-# In-process loading keeps worker start-up out of the test.
+# In-process loading keeps worker start-up out of the test, and unserialised
+# datasets the full garbage collection mmengine runs before serialising.
 IN_PROCESS = [f'{loader}_dataloader.{key}' for loader in ('train', 'val')
-              for key in ('num_workers=0', 'persistent_workers=False')]
+              for key in ('num_workers=0', 'persistent_workers=False',
+                          'dataset.serialize_data=False')]
 BATCH, REPEATS = 4, 2
 
 
@@ -48,9 +51,15 @@ def tool():
 
 @pytest.fixture(scope='module')
 def hand_steps(tool):
-    # The module the tool itself imported (its folder is on sys.path now).
+    # The modules the tool itself imported (its folder is on sys.path now).
     import hand_steps
     return hand_steps
+
+
+@pytest.fixture(scope='module')
+def runner_steps(tool):
+    import runner_steps
+    return runner_steps
 
 
 @pytest.fixture(autouse=True)
@@ -141,6 +150,12 @@ def test_bad_options_are_user_errors(tool, extra):
     # --amp on the CPU: mmengine's AmpOptimWrapper refuses it.
     with pytest.raises(UserError):
         tool.main([VANILLA, *extra])
+
+
+def test_device_loader_needs_a_standard_config(runner_steps, tiny_cifar10):
+    loader = DeviceCIFAR10Loader(tiny_cifar10, batch_size=BATCH, device='cpu')
+    with pytest.raises(UserError, match='already uses the device loader'):
+        runner_steps.device_loader_like(loader, torch.device('cpu'))
 
 
 def tiny_model(config):

@@ -27,9 +27,11 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.model import is_model_wrapper
 
+import razor_wrn  # noqa: F401  (compat shim, safe loading, registries)
+from razor_wrn.cli import UserError, build_runner, load_config, run_cli
+
+# The sibling modules, also when this file is imported (tests).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import razor_wrn  # noqa: E402,F401  (compat shim, safe loading, registries)
-from razor_wrn.cli import UserError, build_runner, load_config, run_cli  # noqa: E402,E501
 from runner_steps import Figure  # noqa: E402
 from synthetic_cifar import write_random_cifar10  # noqa: E402
 
