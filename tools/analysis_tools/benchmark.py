@@ -1,11 +1,7 @@
 """Training and evaluation throughput of a config: the Runner's iteration
 against a hand-written PyTorch step doing the same mathematics.
 
-    python tools/analysis_tools/benchmark.py CONFIG [--iters N] [--warmup W]
-        [--repeats R] [--device cpu|cuda] [--data synthetic|real]
-        [--data-root DIR] [--batch-size B] [--amp {none,fp16,bf16}]
-        [--channels-last] [--compile] [--cudnn-benchmark] [--threads T]
-        [--device-loader] [--cfg-options k=v ...]
+    python tools/analysis_tools/benchmark.py CONFIG [options, see --help]
 
 Prints the settings, each figure (median img/s over the repeats, every
 repeat's img/s, on CUDA the peak memory) and the ratios Runner/limit, for
