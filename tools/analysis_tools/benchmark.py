@@ -1,96 +1,264 @@
 """Training and evaluation throughput of a config: the Runner's iteration
-against a hand-written PyTorch loop doing the same mathematics.
+against a hand-written PyTorch step doing the same mathematics.
 
-    python tools/analysis_tools/benchmark.py CONFIG [--iters N] [--warmup W]
-        [--repeats R] [--device cpu|cuda] [--data synthetic|real]
-        [--data-root DIR] [--batch-size B] [--amp {none,fp16,bf16}]
-        [--channels-last] [--compile] [--cudnn-benchmark] [--threads T]
-        [--device-loader] [--cfg-options k=v ...]
+    python tools/analysis_tools/benchmark.py CONFIG [options, see --help]
 
 Prints the settings, each figure (median img/s over the repeats, every
-repeat's img/s, peak memory increase) and the ratios Runner/limit, for
+repeat's img/s, on CUDA the peak memory) and the ratios Runner/limit, for
 distillation configs KD/plain (step time), and with ``--device-loader``
-device/standard loader. See ``razor_wrn.analysis.benchmark``.
+device/standard loader. How it measures: ``runner_steps.py``; the limit:
+``hand_steps.py``. Each speed option sets the config key a training run
+uses (``AmpOptimWrapper``, ``ChannelsLastHook``, ``compile``,
+``env_cfg.cudnn_benchmark``).
 """
 import argparse
 import os
-from typing import List, Optional
+import resource
+import sys
+import tempfile
+from typing import Dict, List, NamedTuple, Optional
 
-from mmengine.config import DictAction
+import mmengine
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.model import is_model_wrapper
 
 import razor_wrn  # noqa: F401  (compat shim, safe loading, registries)
-from razor_wrn.analysis import BenchmarkOptions, format_result, run_benchmark
-from razor_wrn.cli import run_cli
+from razor_wrn.cli import UserError, build_runner, load_config, run_cli
+
+# The sibling modules, also when this file is imported (tests).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from runner_steps import Figure  # noqa: E402
+from synthetic_cifar import write_random_cifar10  # noqa: E402
+
+LABELS = {
+    'runner_train': 'Runner train iteration',
+    'runner_train_device': 'Runner train iteration, device loader',
+    'hand_train': 'hand-written train step (limit)',
+    'hand_student': 'hand-written student-only step',
+    'runner_eval': 'Runner val iteration',
+    'hand_eval': 'hand-written eval forward (limit)',
+}
+# name: (numerator, denominator) of img/s, reported when both exist. The
+# KD/plain ratios are step *time* ratios (how many plain steps one KD step
+# costs), hence plain img/s over KD img/s.
+RATIOS = {
+    'Runner/limit train': ('runner_train', 'hand_train'),
+    'KD/plain time (hand)': ('hand_student', 'hand_train'),
+    'KD/plain time (Runner)': ('hand_student', 'runner_train'),
+    'Runner/limit eval': ('runner_eval', 'hand_eval'),
+    'device/standard loader': ('runner_train_device', 'runner_train'),
+}
+
+
+class BenchmarkResult(NamedTuple):
+    """Settings of the run, figures by name, ratios by name, caveats."""
+
+    settings: Dict[str, str]
+    figures: Dict[str, Figure]
+    ratios: Dict[str, float]
+    notes: List[str]
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Runner vs hand-written training throughput')
-    parser.add_argument('config', help='training config file path')
-    parser.add_argument('--iters', type=int, default=20,
-                        help='timed steps per segment')
-    parser.add_argument('--warmup', type=int, default=5,
-                        help='untimed steps before each segment')
-    parser.add_argument('--repeats', type=int, default=3,
-                        help='round-robin segments per measurement')
-    parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
-    parser.add_argument(
-        '--data', choices=['synthetic', 'real'], default='synthetic',
-        help='random images written as CIFAR-10 files, or the real dataset')
-    parser.add_argument(
-        '--data-root',
-        help='folder holding cifar-10-batches-py (--data real; default: '
-        "the config's data_root)")
-    parser.add_argument('--batch-size', type=int,
-                        help="images per step (default: the config's)")
-    parser.add_argument('--amp', choices=['none', 'fp16', 'bf16'],
-                        default='none',
-                        help='mixed precision (AmpOptimWrapper dtype)')
-    parser.add_argument('--channels-last', action='store_true',
-                        help='channels-last memory format (ChannelsLastHook)')
-    parser.add_argument('--compile', action='store_true',
-                        help='torch.compile (the config key compile=True)')
-    parser.add_argument('--cudnn-benchmark', action='store_true',
-                        help='cuDNN autotuning (env_cfg.cudnn_benchmark)')
-    parser.add_argument(
-        '--threads', type=int,
-        help='torch intra-op threads (default: one per core)')
-    parser.add_argument(
-        '--device-loader', action='store_true',
-        help='also time the Runner iteration on DeviceCIFAR10Loader '
-        'batches of the same images (standard config only)')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, e.g. '
-        'train_dataloader.num_workers=0')
+    add = parser.add_argument
+    add('config', help='training config file path')
+    add('--iters', type=int, default=20, help='timed steps per segment')
+    add('--warmup', type=int, default=5, help='untimed steps first')
+    add('--repeats', type=int, default=3, help='segments per measurement')
+    add('--device', choices=['cpu', 'cuda'], default='cpu')
+    add('--data', choices=['synthetic', 'real'], default='synthetic',
+        help='random images in CIFAR-10 files, or the real dataset')
+    add('--data-root', help='folder holding cifar-10-batches-py (--data '
+        "real; default: the config's data_root)")
+    add('--batch-size', type=int, help="images per step (default: config's)")
+    add('--amp', choices=['none', 'fp16', 'bf16'], default='none',
+        help='mixed precision (AmpOptimWrapper dtype)')
+    add('--channels-last', action='store_true', help='ChannelsLastHook')
+    add('--compile', action='store_true', help='config key compile=True')
+    add('--cudnn-benchmark', action='store_true',
+        help='env_cfg.cudnn_benchmark=True')
+    add('--threads', type=int, help='torch intra-op threads')
+    add('--device-loader', action='store_true',
+        help='also time the Runner on DeviceCIFAR10Loader batches of the '
+        'same images (standard config only)')
+    add('--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, e.g. train_dataloader.num_workers=0')
     return parser.parse_args(argv)
 
 
-def main(argv: Optional[List[str]] = None):
-    """Run the benchmark, print its table and return the
-    :class:`~razor_wrn.analysis.BenchmarkResult`."""
+def check_args(args: argparse.Namespace) -> None:
+    """Raise :class:`UserError` for options that cannot work here."""
+    if args.iters < 1 or args.repeats < 1 or args.warmup < 0:
+        raise UserError('--iters and --repeats must be >= 1, --warmup >= 0.')
+    if min(args.batch_size or 1, args.threads or 1) < 1:
+        raise UserError('--batch-size and --threads must be >= 1.')
+    if args.amp != 'none' and args.device == 'cpu':
+        raise UserError("--amp needs --device cuda: mmengine's "
+                        'AmpOptimWrapper refuses to run on the CPU.')
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        raise UserError('--device cuda, but torch sees no CUDA device.')
+    if args.device == 'cpu' and torch.cuda.is_available():
+        # The Runner trains on CUDA whenever it sees a device.
+        raise UserError('--device cpu, but CUDA is already initialised in '
+                        'this process; set CUDA_VISIBLE_DEVICES= first.')
+
+
+def prepare_config(cfg: Config, args: argparse.Namespace, work_dir: str,
+                   data_root: Optional[str]) -> None:
+    """Turn a training config into the benchmark's, in place: the
+    :class:`~runner_steps.BenchmarkLoop` as train loop, quiet logging, no
+    teacher checkpoint or teacher check (random weights time the same), the
+    batch sizes and data roots, and the config keys of the speed options.
+    """
+    cfg.work_dir, cfg.launcher, cfg.log_level = work_dir, 'none', 'WARNING'
+    cfg.load_from, cfg.resume = None, False
+    cfg.train_cfg = dict(
+        type='BenchmarkLoop', max_epochs=cfg.train_cfg.get('max_epochs', 1),
+        iters=args.iters, warmup=args.warmup, repeats=args.repeats,
+        amp=args.amp, device_loader=args.device_loader)
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(key) or {}
+        if loader and args.batch_size:
+            loader.batch_size = args.batch_size
+        if loader and data_root:
+            # mmengine's loaders hold a dataset, DeviceCIFAR10Loader not.
+            target = loader.dataset if 'dataset' in loader else loader
+            target.data_root = data_root
+            if 'download' in target:
+                target.download = False
+    if 'teacher_ckpt' in cfg.model:
+        cfg.model.teacher_ckpt = None
+    # Removed, not set to None: mmengine 0.10.7 asserts on None for any
+    # hook name but its own defaults.
+    cfg.get('default_hooks', {}).pop('teacher_eval', None)
+    if args.amp != 'none':
+        cfg.optim_wrapper.update(
+            type='AmpOptimWrapper',
+            dtype={'fp16': 'float16', 'bf16': 'bfloat16'}[args.amp])
+        # mmengine's ValLoop knows fp16 autocast only.
+        if args.amp == 'fp16' and isinstance(cfg.get('val_cfg'), dict):
+            cfg.val_cfg.fp16 = True
+    hooks = list(cfg.get('custom_hooks') or [])
+    if args.channels_last and not any(
+            hook.get('type') == 'ChannelsLastHook' for hook in hooks):
+        cfg.custom_hooks = hooks + [dict(type='ChannelsLastHook')]
+    if args.compile:
+        cfg.compile = True
+    if args.cudnn_benchmark:
+        cfg.setdefault('env_cfg', {})['cudnn_benchmark'] = True
+
+
+def settings_of(cfg: Config, args: argparse.Namespace, runner,
+                data_root: Optional[str]) -> Dict[str, str]:
+    """The conditions of the run, printed above the table."""
+    model = runner.model.module if is_model_wrapper(runner.model) \
+        else runner.model
+    loader = runner.train_loop.dataloader
+    conv = next(p for p in model.parameters() if p.dim() == 4)
+    device = torch.device(args.device)
+    return {
+        'config': args.config,
+        'model': f'{type(model).__name__} ('
+        f'{"distillation" if hasattr(model, "teacher") else "classifier"})',
+        'device': f'cuda ({torch.cuda.get_device_name(device)})'
+        if device.type == 'cuda' else f'cpu ({os.cpu_count()} cores)',
+        'threads': f'{torch.get_num_threads()} intra-op',
+        'batch': f'train {loader.batch_size}, val ' + (
+            str(runner.val_loop.dataloader.batch_size)
+            if runner.val_loop else '-'),
+        'data': 'synthetic (random images in CIFAR-10 files)'
+        if args.data == 'synthetic' else
+        f'real ({data_root or "data_root of the config"})',
+        'train loader': f'{type(loader).__name__}, '
+        f'{getattr(loader, "num_workers", 0)} workers',
+        'memory format': 'channels_last' if conv.is_contiguous(
+            memory_format=torch.channels_last) and not conv.is_contiguous()
+        else 'contiguous (NCHW)',
+        'amp / channels_last / compile / cudnn_benchmark':
+        f'{args.amp} / {args.channels_last} / {args.compile} / '
+        f'{cfg.get("env_cfg", {}).get("cudnn_benchmark", False)}',
+        'timing': f'{args.repeats} round-robin repeats x ({args.warmup} '
+        f'warmup + {args.iters} timed steps), median',
+        'versions': f'torch {torch.__version__}, mmengine '
+        f'{mmengine.__version__}',
+    }
+
+
+def format_result(result: BenchmarkResult) -> str:
+    """The settings, a table of the figures and the ratios, as text."""
+    lines = [f'{key:<16} {value}' if len(key) <= 16 else f'{key}: {value}'
+             for key, value in result.settings.items()]
+    lines += ['', f'{"measurement":<38}{"img/s":>9}  {"peak MiB":>9}  '
+              'runs (img/s)']
+    for name, figure in result.figures.items():
+        peak = f'{max(figure.peak_mib):>9.1f}' if figure.peak_mib \
+            else f'{"-":>9}'
+        runs = ' '.join(f'{value:.1f}' for value in figure.img_per_s)
+        lines.append(f'{LABELS[name]:<38}{figure.median:>9.1f}  {peak}  '
+                     f'{runs}')
+    lines.append('')
+    for name, ratio in result.ratios.items():
+        top, bottom = (result.figures[key] for key in RATIOS[name])
+        lines.append(f'{name:<24}{ratio:>6.3f}  = {top.median:.1f} / '
+                     f'{bottom.median:.1f}')
+    lines.extend(f'note: {note}' for note in result.notes)
+    return '\n'.join(lines)
+
+
+def run_benchmark(args: argparse.Namespace) -> BenchmarkResult:
+    """Build the config's Runner with the benchmark loop and run it."""
+    load_before = _load()
+    with tempfile.TemporaryDirectory(prefix='razor_wrn_benchmark_') as tmp:
+        cfg = load_config(args.config, args.cfg_options)
+        data_root = args.data_root
+        if args.data == 'synthetic':
+            # One segment's worth of images (each segment is a new epoch).
+            train, val = ((args.batch_size or cfg[key].batch_size) *
+                          (args.warmup + args.iters) if cfg.get(key) else 0
+                          for key in ('train_dataloader', 'val_dataloader'))
+            data_root = write_random_cifar10(
+                os.path.join(tmp, 'data'), train, val)
+        prepare_config(cfg, args, os.path.join(tmp, 'work_dir'), data_root)
+        runner = build_runner(cfg)
+        figures, notes = runner.train()
+        settings = settings_of(cfg, args, runner, data_root)
+    settings['load average'] = f'{load_before} before, {_load()} after'
+    if args.device == 'cpu':
+        # The CPU has no per-figure peak; ru_maxrss is KiB on Linux.
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        settings['peak memory'] = f'{peak:.0f} MiB resident, the whole ' \
+            'process (ru_maxrss); per figure on CUDA only'
+    ratios = {name: figures[top].median / figures[bottom].median
+              for name, (top, bottom) in RATIOS.items()
+              if top in figures and bottom in figures}
+    return BenchmarkResult(settings, figures, ratios, notes)
+
+
+def _load() -> str:
+    """The 1-minute load average (other processes slow every figure)."""
+    try:
+        return f'{os.getloadavg()[0]:.2f}'
+    except OSError:
+        return '?'
+
+
+def main(argv: Optional[List[str]] = None) -> BenchmarkResult:
+    """Run the benchmark, print its table and return its result."""
     args = parse_args(argv)
     if args.device == 'cpu':
-        # The Runner trains on CUDA whenever it sees a device. The imports
-        # above do not initialise CUDA, so hiding the devices still works.
+        # Works as long as nothing in the process initialised CUDA yet.
         os.environ['CUDA_VISIBLE_DEVICES'] = ''
-    options = BenchmarkOptions(
-        config=args.config,
-        iters=args.iters,
-        warmup=args.warmup,
-        repeats=args.repeats,
-        device=args.device,
-        data=args.data,
-        data_root=args.data_root,
-        batch_size=args.batch_size,
-        amp=args.amp,
-        channels_last=args.channels_last,
-        compile=args.compile,
-        cudnn_benchmark=args.cudnn_benchmark,
-        threads=args.threads,
-        device_loader=args.device_loader,
-        cfg_options=args.cfg_options)
-    result = run_benchmark(options)
+    check_args(args)
+    threads = torch.get_num_threads()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        result = run_benchmark(args)
+    finally:
+        torch.set_num_threads(threads)
     print(format_result(result))
     return result
 

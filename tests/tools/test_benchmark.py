@@ -1,0 +1,198 @@
+"""``tools/analysis_tools/benchmark.py`` on WRN-10-1 and a few images: every
+figure is there, the ratios are the quotients of the figures, and the
+hand-written limit computes the config's own loss.
+
+No timing is asserted: speed is measured by running the tool, not by tests.
+"""
+import math
+import os
+import statistics
+from pathlib import Path
+
+import pytest
+import torch
+
+import razor_wrn  # noqa: F401  (compat shim before any mmrazor import)
+from conftest import load_tool
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from mmpretrain.structures import DataSample
+from mmrazor.registry import MODELS
+
+from razor_wrn.cli import UserError
+from razor_wrn.datasets.device_cifar import DeviceCIFAR10Loader
+
+pytestmark = pytest.mark.filterwarnings('ignore::UserWarning')
+
+CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
+VANILLA = str(CONFIGS / 'vanilla/wrn16-w2_b128x1_cifar10.py')
+KD = str(CONFIGS / 'kd/wrn40-2_to_wrn16-2.py')
+DKD = str(CONFIGS / 'kd/dkd_wrn40-2_to_wrn16-2.py')
+AT = str(CONFIGS / 'kd/at_wrn40-2_to_wrn16-2.py')
+# WRN-10-1: the code paths of WRN-16-2 / WRN-40-2 at a fraction of the cost.
+TINY_NET = ['backbone.depth=10', 'backbone.widen_factor=1',
+            'head.in_channels=64']
+TINY = {VANILLA: [f'model.{key}' for key in TINY_NET]}
+TINY[KD] = TINY[DKD] = TINY[AT] = [
+    f'model.{part}.{key}' for part in ('architecture', 'teacher')
+    for key in TINY_NET]
+# In-process loading keeps worker start-up out of the test, and unserialised
+# datasets the full garbage collection mmengine runs before serialising.
+IN_PROCESS = [f'{loader}_dataloader.{key}' for loader in ('train', 'val')
+              for key in ('num_workers=0', 'persistent_workers=False',
+                          'dataset.serialize_data=False')]
+BATCH, REPEATS = 4, 2
+
+
+@pytest.fixture(scope='module')
+def tool():
+    return load_tool('analysis_tools/benchmark.py')
+
+
+@pytest.fixture(scope='module')
+def hand_steps(tool):
+    # The modules the tool itself imported (its folder is on sys.path now).
+    import hand_steps
+    return hand_steps
+
+
+@pytest.fixture(scope='module')
+def runner_steps(tool):
+    import runner_steps
+    return runner_steps
+
+
+@pytest.fixture(autouse=True)
+def keep_cuda_visible(monkeypatch):
+    """--device cpu hides CUDA for the tool's process; undo it after."""
+    monkeypatch.setenv('CUDA_VISIBLE_DEVICES',
+                       os.environ.get('CUDA_VISIBLE_DEVICES', ''))
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One intra-op thread: two OpenMP threads on a busy 2-core machine
+    can make each step many times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def run(tool, config, *extra):
+    return tool.main([
+        config, '--iters', '2', '--warmup', '1', '--repeats', str(REPEATS),
+        '--batch-size', str(BATCH), *extra,
+        '--cfg-options', *TINY[config], *IN_PROCESS])
+
+
+def check_result(result, expected_figures: set) -> None:
+    """All figures present and positive; ratios = quotients of medians."""
+    assert set(result.figures) == expected_figures
+    for figure in result.figures.values():
+        assert figure.batch_size == BATCH
+        assert len(figure.img_per_s) == REPEATS
+        assert all(math.isfinite(v) and v > 0 for v in figure.img_per_s)
+        assert figure.median == statistics.median(figure.img_per_s)
+        assert figure.peak_mib == []  # per-figure memory on CUDA only
+    median = {name: figure.median for name, figure in result.figures.items()}
+    # Written out here, not read from the tool's table, so a swapped
+    # numerator and denominator there fails.
+    expected = {
+        'Runner/limit train': median['runner_train'] / median['hand_train'],
+        'Runner/limit eval': median['runner_eval'] / median['hand_eval'],
+    }
+    if 'hand_student' in median:  # step time: plain img/s over KD img/s
+        expected['KD/plain time (hand)'] = \
+            median['hand_student'] / median['hand_train']
+        expected['KD/plain time (Runner)'] = \
+            median['hand_student'] / median['runner_train']
+    if 'runner_train_device' in median:
+        expected['device/standard loader'] = \
+            median['runner_train_device'] / median['runner_train']
+    assert result.ratios == pytest.approx(expected)
+    assert 'MiB resident' in result.settings['peak memory']
+
+
+def test_vanilla_config_real_data_and_device_loader(tool, tiny_cifar10,
+                                                   capsys):
+    result = run(tool, VANILLA, '--data', 'real', '--data-root',
+                 tiny_cifar10, '--device-loader')
+    check_result(result, {'runner_train', 'runner_train_device',
+                          'hand_train', 'runner_eval', 'hand_eval'})
+    assert tiny_cifar10 in result.settings['data']
+    assert result.settings['memory format'] == 'contiguous (NCHW)'
+    assert result.notes == []
+    printed = capsys.readouterr().out
+    for text in ('Runner train iteration, device loader',
+                 'hand-written train step', 'Runner/limit train',
+                 'device/standard loader', f'train {BATCH}, val {BATCH}'):
+        assert text in printed
+
+
+def test_kd_config_synthetic_data_and_channels_last(tool):
+    result = run(tool, KD, '--channels-last')
+    check_result(result, {'runner_train', 'hand_train', 'hand_student',
+                          'runner_eval', 'hand_eval'})
+    assert 'distillation' in result.settings['model']
+    assert result.settings['data'].startswith('synthetic')
+    # ChannelsLastHook, added by --channels-last, converted the model.
+    assert result.settings['memory format'] == 'channels_last'
+
+
+@pytest.mark.parametrize('extra', [['--iters', '0'], ['--amp', 'bf16']])
+def test_bad_options_are_user_errors(tool, extra):
+    # --amp on the CPU: mmengine's AmpOptimWrapper refuses it.
+    with pytest.raises(UserError):
+        tool.main([VANILLA, *extra])
+
+
+def test_device_loader_needs_a_standard_config(runner_steps, tiny_cifar10):
+    loader = DeviceCIFAR10Loader(tiny_cifar10, batch_size=BATCH, device='cpu')
+    with pytest.raises(UserError, match='already uses the device loader'):
+        runner_steps.device_loader_like(loader, torch.device('cpu'))
+
+
+def tiny_model(config):
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict({option.split('=')[0]: int(option.split('=')[1])
+                         for option in TINY[config]})
+    if 'teacher_ckpt' in cfg.model:
+        cfg.model.teacher_ckpt = None
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        return MODELS.build(cfg.model).train()
+
+
+@pytest.mark.parametrize('config', [VANILLA, KD, DKD],
+                         ids=['vanilla', 'kd', 'dkd'])
+def test_limit_loss_is_the_models_loss(hand_steps, config):
+    model = tiny_model(config)
+    torch.manual_seed(0)
+    images = torch.randn(4, 3, 32, 32)
+    labels = torch.tensor([0, 3, 5, 9])
+    samples = [DataSample().set_gt_label(int(label)) for label in labels]
+    expected = sum(model.loss(images, samples).values())
+    expected.backward()
+    expected_grads = [p.grad.clone() for p in model.parameters()
+                      if p.grad is not None]
+    model.zero_grad(set_to_none=True)
+
+    loss = hand_steps.LimitLoss(model)(images, labels)
+    loss.backward()
+    # Same value and gradients (weights, temperature, CE weight, DKD's
+    # labels); for DKD a Hinton KD term at its temperature would differ.
+    torch.testing.assert_close(loss, expected)
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    torch.testing.assert_close(grads, expected_grads)
+    if config != VANILLA:
+        assert all(p.grad is None for p in model.teacher.parameters())
+
+
+def test_limit_refuses_a_feature_loss(hand_steps, tool):
+    model = tiny_model(AT)
+    with pytest.raises(hand_steps.LimitUnavailable,
+                       match="loss_at_layer1.*'backbone.layer1'"):
+        hand_steps.LimitLoss(model)
+    # The student's plain step needs no distillation records.
+    plain = hand_steps.LimitLoss(model, student_only=True)
+    assert plain(torch.randn(2, 3, 32, 32), torch.tensor([0, 1])).ndim == 0

@@ -1,0 +1,219 @@
+"""The benchmark as an mmengine train loop: ``runner.train()`` does its
+whole setup (optimizer, schedulers, ``before_run`` hooks, weight init,
+``compile``), then :meth:`BenchmarkLoop.run` times the train loop's
+``run_iter`` (hooks, preprocessor, ``train_step``) on its own dataloader,
+the val loop's ``run_iter``, and the hand-written limit (``hand_steps.py``).
+
+Each repeat runs one *segment* (``warmup`` untimed, then ``iters`` timed
+steps) of every measurement, in an order rotated by one per repeat, so
+machine noise hits all alike; a figure is the median over its segments. A
+segment generator prepares (untimed), yields, then runs one step per
+``next()``, yielding True where that step began a new data epoch. Each
+Runner segment starts a data epoch; per-epoch work (``after_train_epoch``,
+a val epoch's metrics) is left out: it does not depend on the step speed.
+"""
+import statistics
+import time
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Callable, Dict, Iterator, List, Tuple
+
+import torch
+from mmengine.model import is_model_wrapper
+from mmengine.registry import LOOPS
+from mmengine.runner import EpochBasedTrainLoop
+
+from hand_steps import LimitLoss, LimitUnavailable, hand_eval, hand_train
+from razor_wrn.cli import UserError
+from razor_wrn.datasets.device_cifar import (DeviceCIFAR10Loader,
+                                             DeviceTensorLoader)
+
+AMP_DTYPES = {'none': None, 'fp16': torch.float16, 'bf16': torch.bfloat16}
+IMAGE_SHAPE = (3, 32, 32)  # CIFAR (C, H, W)
+Segment = Callable[[], Iterator[bool]]
+
+
+@dataclass
+class Figure:
+    """One measurement: its batch size, each segment's img/s, on CUDA each
+    segment's peak allocated memory above its start (MiB), and the data
+    epochs begun inside segments."""
+
+    batch_size: int
+    img_per_s: List[float] = field(default_factory=list)
+    peak_mib: List[float] = field(default_factory=list)
+    epochs_in_segments: int = 0
+
+    @property
+    def median(self) -> float:
+        """Median img/s: robust to one segment hit by noise."""
+        return statistics.median(self.img_per_s)
+
+
+def _steps(loader, run_iter: Callable) -> Iterator[bool]:
+    """``run_iter(index, batch)`` over ``loader``, epoch after epoch."""
+    batches, new_epoch = enumerate(loader), False
+    yield False
+    while True:
+        for index, batch in batches:
+            run_iter(index, batch)
+            yield new_epoch
+            new_epoch = False
+        batches, new_epoch = enumerate(loader), True
+
+
+def runner_train(runner, loader) -> Segment:
+    """Segments of the train loop's ``run_iter`` on ``loader``."""
+
+    def segment() -> Iterator[bool]:
+        runner.call_hook('before_train_epoch')
+        runner.model.train()
+        yield from _steps(loader, runner.train_loop.run_iter)
+
+    return segment
+
+
+def runner_val(runner) -> Segment:
+    """Segments of the val loop's ``run_iter`` between ``before_val_epoch``
+    and ``after_val``; the evaluator's results are dropped each time."""
+    loop = runner.val_loop
+
+    def segment() -> Iterator[bool]:
+        for metric in loop.evaluator.metrics:
+            metric.results.clear()
+        loop.val_loss.clear()
+        runner.call_hook('before_val')
+        runner.call_hook('before_val_epoch')
+        runner.model.eval()
+        try:
+            yield from _steps(loop.dataloader, loop.run_iter)
+        finally:
+            runner.call_hook('after_val')
+            runner.model.train()
+
+    return segment
+
+
+def device_loader_like(loader, device: torch.device) -> DeviceCIFAR10Loader:
+    """A training ``DeviceCIFAR10Loader`` over the data root and batch size
+    of the standard train ``loader``.
+
+    Raises:
+        UserError: ``loader`` is a device loader already.
+    """
+    if isinstance(loader, DeviceTensorLoader):
+        raise UserError('--device-loader compares DeviceCIFAR10Loader with '
+                        'the standard pipeline, but this config already '
+                        'uses the device loader; give a standard config.')
+    return DeviceCIFAR10Loader(loader.dataset.data_root, batch_size=loader.
+                               batch_size, device=str(device), seed=0)
+
+
+def _measure(segment: Segment, figure: Figure, warmup: int, iters: int,
+             device: torch.device) -> None:
+    """Run one segment and add its figures to ``figure``."""
+    cuda = device.type == 'cuda'
+    sync = torch.cuda.synchronize if cuda else (lambda device: None)
+    steps = segment()
+    try:
+        next(steps)
+        sync(device)
+        if cuda:
+            torch.cuda.reset_peak_memory_stats(device)
+            start_mib = torch.cuda.memory_allocated(device) / 2**20
+        figure.epochs_in_segments += sum(islice(steps, warmup))
+        sync(device)
+        start = time.perf_counter()
+        figure.epochs_in_segments += sum(islice(steps, iters))
+        sync(device)
+        seconds = time.perf_counter() - start
+    finally:
+        steps.close()
+    figure.img_per_s.append(figure.batch_size * iters / seconds)
+    if cuda:
+        figure.peak_mib.append(
+            torch.cuda.max_memory_allocated(device) / 2**20 - start_mib)
+
+
+@LOOPS.register_module(force=True)
+class BenchmarkLoop(EpochBasedTrainLoop):
+    """``run()`` measures instead of training and returns
+    ``(figures, notes)``: measurement name -> :class:`Figure`, caveats.
+
+    Args:
+        runner: The Runner.
+        dataloader: The train dataloader (or its config).
+        max_epochs: The config's, for the parameter schedulers.
+        iters: Timed steps per segment.
+        warmup: Untimed steps before them.
+        repeats: Segments per measurement.
+        amp: A key of :data:`AMP_DTYPES`, for the hand-written steps (the
+            Runner's autocast is its ``AmpOptimWrapper``).
+        device_loader: Also time ``run_iter`` on a ``DeviceCIFAR10Loader``
+            over the same images.
+    """
+
+    def __init__(self, runner, dataloader, max_epochs: int, iters: int,
+                 warmup: int, repeats: int, amp: str = 'none',
+                 device_loader: bool = False) -> None:
+        super().__init__(runner, dataloader, max_epochs)
+        self.iters, self.warmup, self.repeats = iters, warmup, repeats
+        self.amp_dtype = AMP_DTYPES[amp]
+        self.device_loader = device_loader
+
+    def run(self) -> Tuple[Dict[str, Figure], List[str]]:
+        self.runner.call_hook('before_train')
+        model = self.runner.model
+        model = model.module if is_model_wrapper(model) else model
+        device = next(model.parameters()).device
+        segments, notes = self._segments(model, device)
+        figures = {name: Figure(size) for name, (size, _) in segments.items()}
+        order = list(segments)
+        for repeat in range(self.repeats):
+            first = repeat % len(order)
+            for name in order[first:] + order[:first]:
+                _measure(segments[name][1], figures[name], self.warmup,
+                         self.iters, device)
+        notes += [
+            f'{name}: {figure.epochs_in_segments} data epochs began inside '
+            'segments (the data has fewer batches than a segment); use more '
+            'data or fewer --iters.'
+            for name, figure in figures.items() if figure.epochs_in_segments]
+        self.runner.call_hook('after_train')
+        return figures, notes
+
+    def _segments(self, model, device: torch.device):
+        """Measurement name -> (batch size, segment), and notes."""
+        runner, notes = self.runner, []
+        batch = self.dataloader.batch_size
+        segments = {'runner_train': (batch,
+                                     runner_train(runner, self.dataloader))}
+        if self.device_loader:
+            segments['runner_train_device'] = (batch, runner_train(
+                runner, device_loader_like(self.dataloader, device)))
+        plain = LimitLoss(model, student_only=True,
+                          compile=bool(runner.cfg.get('compile')))
+        generator = torch.Generator().manual_seed(0)
+        # Pixel values do not change the cost of a dense network.
+        images = torch.randn(batch, *IMAGE_SHAPE, generator=generator)
+        labels = torch.randint(0, plain.student.head.num_classes, (batch, ),
+                               generator=generator)
+        train = (runner.optim_wrapper.optimizer, images.to(device),
+                 labels.to(device), self.amp_dtype)
+        try:
+            loss = plain if plain.student is model else LimitLoss(
+                model, compile=plain.compile)
+            segments['hand_train'] = (batch, hand_train(loss, *train))
+        except LimitUnavailable as error:
+            notes.append(f'no hand-written limit: {error}.')
+        if plain.student is not model:
+            segments['hand_student'] = (batch, hand_train(plain, *train))
+        if runner.val_loop is not None:
+            val_batch = runner.val_loop.dataloader.batch_size
+            images = torch.randn(val_batch, *IMAGE_SHAPE, generator=generator)
+            segments['runner_eval'] = (val_batch, runner_val(runner))
+            # mmengine's ValLoop autocasts for fp16 only.
+            segments['hand_eval'] = (val_batch, hand_eval(
+                plain.student, images.to(device),
+                self.amp_dtype if self.amp_dtype == torch.float16 else None))
+        return segments, notes
