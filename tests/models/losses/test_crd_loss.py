@@ -53,8 +53,8 @@ def test_loss_and_update_match_mmrazor():
     ours = crd_loss(S_EMBED.float(), T_EMBED.float(), BANK_S.float(),
                     BANK_T.float(), INDICES, Z.float(), T)
     torch.testing.assert_close(ours, expected.squeeze())  # theirs is (1,)
-    bank = BANK_S.float().clone()
-    momentum_update(bank, INDICES[:, 0], S_EMBED.float(), 0.5)
+    bank = momentum_update(BANK_S.float(), INDICES[:, 0], S_EMBED.float(),
+                           0.5)
     torch.testing.assert_close(bank, memory.memory_v1)
 
 
@@ -86,6 +86,16 @@ def test_banks_move_with_momentum_in_training_only():
     assert (z > 0).all()
     module(s, t, samples)
     assert torch.equal(module.normalizers, z)  # fixed after the first batch
+
+
+def test_tensor_indices_as_a_device_loader_gives_them():
+    module = _module()
+    before = module.memory_student.clone()
+    samples = [BaseDataElement(metainfo=dict(sample_idx=torch.tensor([i])))
+               for i in (2, 0)]
+    module(S_EMBED.float(), T_EMBED.float(), samples)
+    changed = (module.memory_student != before).any(dim=1)
+    assert changed.tolist() == [True, False, True, False, False]
 
 
 def test_state_dict_round_trip_keeps_banks_and_normalizers():
