@@ -202,8 +202,10 @@ class ContrastiveRepresentationLoss(nn.Module):
             torch.Tensor: Scalar loss.
 
         Raises:
-            ValueError: a sample has no ``sample_idx``, or one beyond
-                ``num_samples``.
+            ValueError: a sample has no ``sample_idx``, or an int one
+                beyond ``num_samples`` (tensor indices, as a device-resident
+                loader gives them, are not checked: that would cost a
+                host-device sync per step).
         """
         indices = _sample_indices(data_samples, self.num_samples,
                                   s_feats.device)
