@@ -1,7 +1,7 @@
 # DIST (Huang et al., NeurIPS 2022), WRN-40-2 -> WRN-16-2 on CIFAR-10: the
 # inter- and intra-class Pearson correlation of softmax(logits / 4), each
-# weighted 2 (the paper's CIFAR-100 setting, beta = gamma = 2, T = 4), +
-# CE (weight 1).
+# weighted 2 (beta = gamma = 2, T = 4, the paper's CIFAR-100 setting;
+# mmrazor's ImageNet config uses 1, 1, T = 1 and weight 2), + CE (weight 1).
 _base_ = ['./wrn40-2_to_wrn16-2.py']
 model = dict(
     architecture=dict(head=dict(loss=dict(loss_weight=1.0))),
