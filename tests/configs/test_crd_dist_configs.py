@@ -28,9 +28,8 @@ def data(make_tiny_cifar10):
 
 def _train(tools, config, work_dir, options, *extra):
     tools['train'].main([
-        config, '--work-dir', str(work_dir), *extra, '--cfg-options',
-        'model.teacher_ckpt=None',
-        *WRN10_1, *options])
+        config, '--work-dir', str(work_dir), '--no-validate', *extra,
+        '--cfg-options', 'model.teacher_ckpt=None', *WRN10_1, *options])
 
 
 def _logged_losses(work_dir: Path) -> list:
