@@ -13,6 +13,7 @@ mmengine loads ``http(s)://`` checkpoints through ``torch.hub`` with
 import os
 import os.path as osp
 import pickle
+import shlex
 from typing import Any, Dict, Optional
 from urllib.parse import urlparse
 
@@ -132,10 +133,39 @@ def _unreadable(path: str, error: Exception) -> CheckpointError:
         'corrupt: download or save it again.')
 
 
+CIFAR_ZOO_CONVERTER = 'tools/model_converters/convert_cifar_zoo_wrn.py'
+
+
+def cifar_zoo_wrn_weights(checkpoint: Any) -> Optional[Dict[str, Any]]:
+    """The state dict of a WRN checkpoint in the layout RepDistiller's and
+    mdistiller's code write (``{'model': state_dict}`` or the bare state
+    dict; modules ``block{1,2,3}.layer.N``, ``fc``), else None."""
+    weights = checkpoint.get('model', checkpoint) if isinstance(
+        checkpoint, dict) else None
+    if isinstance(weights, dict) and {
+            'block1.layer.0.conv1.weight', 'fc.weight'} <= weights.keys():
+        return weights
+    return None
+
+
 def state_dict_of(checkpoint: Any, source: str) -> Dict[str, torch.Tensor]:
     """The weights of a loaded checkpoint: its ``state_dict`` entry (the
     layout mmengine and MMRazor save), or the checkpoint itself when it is a
-    bare state dict."""
+    bare state dict.
+
+    Raises:
+        CheckpointError: no state dict, or a CIFAR-zoo WRN that needs
+            converting first (the message gives the command).
+    """
+    if cifar_zoo_wrn_weights(checkpoint) is not None:
+        converted = osp.splitext(source)[0] + '_razor_wrn.pth'
+        raise CheckpointError(
+            f'{source!r} is a WRN checkpoint written by RepDistiller\'s or '
+            'mdistiller\'s code (modules block1..3.layer.N, fc), not a '
+            'razor_wrn one: convert it first with `python '
+            f'{CIFAR_ZOO_CONVERTER} {shlex.quote(source)} '
+            f'{shlex.quote(converted)}` and '
+            'use the converted file.')
     if isinstance(checkpoint, dict) and isinstance(
             checkpoint.get('state_dict'), dict):
         checkpoint = checkpoint['state_dict']

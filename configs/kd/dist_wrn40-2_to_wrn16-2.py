@@ -1,0 +1,21 @@
+# DIST (Huang et al., NeurIPS 2022), WRN-40-2 -> WRN-16-2 on CIFAR-10: the
+# inter- and intra-class Pearson correlation of softmax(logits / 4), each
+# weighted 2 (beta = gamma = 2, T = 4, the paper's CIFAR-100 setting;
+# mmrazor's ImageNet config uses 1, 1, T = 1 and weight 2), + CE (weight 1).
+_base_ = ['./wrn40-2_to_wrn16-2.py']
+model = dict(
+    architecture=dict(head=dict(loss=dict(loss_weight=1.0))),
+    distiller=dict(
+        _delete_=True,
+        type='ConfigurableDistiller',
+        student_recorders=dict(
+            logits=dict(type='ModuleOutputs', source='head.fc')),
+        teacher_recorders=dict(
+            logits=dict(type='ModuleOutputs', source='head.fc')),
+        distill_losses=dict(
+            loss_dist=dict(
+                type='DISTKDLoss', beta=2.0, gamma=2.0, temperature=4.0)),
+        loss_forward_mappings=dict(
+            loss_dist=dict(
+                preds_S=dict(from_student=True, recorder='logits'),
+                preds_T=dict(from_student=False, recorder='logits')))))

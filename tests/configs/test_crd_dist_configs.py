@@ -1,0 +1,68 @@
+"""The CRD config through tools/train.py with WRN-10-1 models: every
+image's dataset index reaches the memory banks, and ``--resume`` continues
+the banks and their normalising constants. (test_kd_configs.py trains every
+KD config, DIST and CRD included, for two iterations.)"""
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+CRD = 'configs/kd/crd_wrn40-2_to_wrn16-2.py'
+BANK = 'distiller.distill_losses.loss_crd.'
+WRN10_1 = [f'model.{m}.{k}' for m in ('architecture', 'teacher')
+           for k in ('backbone.depth=10', 'backbone.widen_factor=1',
+                     'head.in_channels=64')]
+# 24 bank rows for the 20 training images: rows 20-23 are never visited.
+CRD_OPTIONS = [f'model.distiller.connectors.embed_{n}.dim_in=64'
+               for n in 'st'] + [
+    f'model.{BANK}num_samples=24', f'model.{BANK}num_negatives=64']
+
+
+@pytest.fixture(scope='module')
+def data(make_tiny_cifar10):
+    # 20 training images at batch 10: two iterations per epoch.
+    return make_tiny_cifar10(per_class_train=2, per_class_test=1)
+
+
+def _train(tools, config, work_dir, options, *extra):
+    tools['train'].main([
+        config, '--work-dir', str(work_dir), '--no-validate', *extra,
+        '--cfg-options', 'model.teacher_ckpt=None', *WRN10_1, *options])
+
+
+def _logged_losses(work_dir: Path) -> list:
+    scalars = sorted(work_dir.glob('*/vis_data/scalars.json'))[-1]
+    rows = [json.loads(line) for line in scalars.read_text().splitlines()]
+    return [{k: v for k, v in row.items() if k.startswith('loss')}
+            for row in rows if 'loss' in row]
+
+
+def test_crd_indices_reach_the_banks_and_resume_continues_them(
+        data, data_options, tools, tmp_path):
+    options = [*CRD_OPTIONS, *data_options(data, 10)]
+    _train(tools, CRD, tmp_path, [*options, 'train_cfg.max_epochs=1'])
+    rows = _logged_losses(tmp_path)
+    assert len(rows) == 2 and all(
+        set(r) == {'loss', 'loss_student', 'loss_crd'} and
+        all(math.isfinite(v) for v in r.values()) for r in rows), rows
+    first = torch.load(tmp_path / 'epoch_1.pth', weights_only=True)
+    first = {k[len(BANK):]: v for k, v in first['state_dict'].items()
+             if k.startswith(BANK)}
+    for bank in ('memory_student', 'memory_teacher'):
+        norms = first[bank].norm(dim=1)
+        # Updated rows are unit vectors; the random initial ones are not.
+        torch.testing.assert_close(norms[:20], torch.ones(20))
+        assert ((norms[20:] - 1).abs() > 1e-3).all(), norms
+    assert (first['normalizers'] > 0).all()
+
+    # Momentum 1 keeps every row as it is, so the resumed epoch must end
+    # with the banks and Z of epoch 1; fresh banks would differ.
+    _train(tools, CRD, tmp_path, [*options, 'train_cfg.max_epochs=2',
+                                  f'model.{BANK}momentum=1.0'],
+           '--resume', str(tmp_path / 'epoch_1.pth'))
+    second = torch.load(tmp_path / 'epoch_2.pth', weights_only=True)
+    assert second['meta']['iter'] == 4
+    for key, value in first.items():
+        torch.testing.assert_close(second['state_dict'][BANK + key], value)
