@@ -136,6 +136,13 @@ def data_options() -> Callable[[str, int], list]:
 
 
 @pytest.fixture(autouse=True)
+def _in_repository(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every test from the repository root, wherever pytest was started,
+    so the configs' relative paths (and their ``_base_`` files) resolve."""
+    monkeypatch.chdir(REPO)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_default_scope():
     """Give every test an empty mmengine default scope.
 

@@ -4,17 +4,13 @@
 # (temperature 0.07, momentum 0.5); 0.8 * CRD + CE (weight 1), as in
 # RepDistiller's CIFAR recipe. The banks (one row per training image: set
 # num_samples to the training set size) are saved in every checkpoint.
-_base_ = ['./wrn40-2_to_wrn16-2.py']
-student_channels = 128  # 64 * widen_factor of the student's last stage
-teacher_channels = 128
+_base_ = [
+    '../_base_/models/kd_wrn40-2_to_wrn16-2.py',
+    '../_base_/datasets/cifar10_bs16.py',
+    '../_base_/kd_runtime.py',
+]
 model = dict(
-    architecture=dict(head=dict(loss=dict(loss_weight=1.0))),
-    # The build-time check runs on samples without dataset indices, which
-    # the CRD loss needs; a shape mismatch fails at the first iteration.
-    dry_run_shape=None,
     distiller=dict(
-        _delete_=True,
-        type='ConfigurableDistiller',
         student_recorders=dict(
             pooled=dict(type='ModuleOutputs', source='neck.gap'),
             # The student is called as (inputs, data_samples): the samples
@@ -23,10 +19,9 @@ model = dict(
         teacher_recorders=dict(
             pooled=dict(type='ModuleOutputs', source='neck.gap')),
         connectors=dict(
-            embed_s=dict(type='CRDConnector', dim_in=student_channels,
-                         dim_out=128),
-            embed_t=dict(type='CRDConnector', dim_in=teacher_channels,
-                         dim_out=128)),
+            # dim_in: the pooled last stage's channels of each model.
+            embed_s=dict(type='CRDConnector', dim_out=128),
+            embed_t=dict(type='CRDConnector', dim_out=128)),
         distill_losses=dict(
             loss_crd=dict(
                 type='ContrastiveRepresentationLoss',

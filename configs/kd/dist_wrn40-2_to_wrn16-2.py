@@ -2,12 +2,13 @@
 # inter- and intra-class Pearson correlation of softmax(logits / 4), each
 # weighted 2 (beta = gamma = 2, T = 4, the paper's CIFAR-100 setting;
 # mmrazor's ImageNet config uses 1, 1, T = 1 and weight 2), + CE (weight 1).
-_base_ = ['./wrn40-2_to_wrn16-2.py']
+_base_ = [
+    '../_base_/models/kd_wrn40-2_to_wrn16-2.py',
+    '../_base_/datasets/cifar10_bs16.py',
+    '../_base_/kd_runtime.py',
+]
 model = dict(
-    architecture=dict(head=dict(loss=dict(loss_weight=1.0))),
     distiller=dict(
-        _delete_=True,
-        type='ConfigurableDistiller',
         student_recorders=dict(
             logits=dict(type='ModuleOutputs', source='head.fc')),
         teacher_recorders=dict(

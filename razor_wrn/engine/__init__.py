@@ -1,13 +1,3 @@
-"""Training machinery; importing this registers it in mmengine's registries.
-
-One module (or sub-package) per concept; add an import line and an
-``__all__`` entry per new module.
-"""
-from .hooks import DeferredRuntimeInfoHook, NaNLossHook, TeacherEvalHook
-from .loops import TeacherStudentValLoop
-from .runner import DeviceDataRunner
-
-__all__ = [
-    'DeferredRuntimeInfoHook', 'DeviceDataRunner', 'NaNLossHook',
-    'TeacherEvalHook', 'TeacherStudentValLoop'
-]
+"""Training machinery; importing this registers it in mmengine's registries
+(hooks, loops, the Runner)."""
+from . import hooks, loops, runner  # noqa: F401

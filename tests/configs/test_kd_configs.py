@@ -10,10 +10,14 @@ import torch
 
 from razor_wrn.cli import run_cli
 
+REPO = Path(__file__).resolve().parents[2]
+
 # The *_device variants differ in their loaders only; test_device_configs.py
 # runs them with the options their loaders take.
-KD_CONFIGS = sorted(str(p) for p in Path('configs/kd').glob('*.py')
-                    if not p.stem.endswith('_device'))
+KD_CONFIGS = sorted(
+    str(p.relative_to(REPO))
+    for p in (REPO / 'configs' / 'kd').glob('*.py')
+    if not p.stem.endswith('_device'))
 KD = 'configs/kd/wrn40-2_to_wrn16-2.py'
 STUDENT_VANILLA = 'configs/vanilla/wrn16-w2_b16x8_cifar10.py'
 
@@ -22,6 +26,16 @@ STUDENT_VANILLA = 'configs/vanilla/wrn16-w2_b16x8_cifar10.py'
 def data(make_tiny_cifar10):
     # 20 training images at batch 10: two iterations per epoch.
     return make_tiny_cifar10(per_class_train=2, per_class_test=1)
+
+
+# Every pair shrunk by depth/width alone: WRN-10-2 teacher, WRN-10-1
+# student (the connectors follow).
+TINY_PAIR = ['model.teacher.backbone.depth=10',
+             'model.teacher.backbone.widen_factor=2',
+             'model.architecture.backbone.depth=10',
+             'model.architecture.backbone.widen_factor=1']
+TINY_VANILLA = ['model.backbone.depth=10', 'model.backbone.widen_factor=2']
+TINY_STUDENT = ['model.backbone.depth=10', 'model.backbone.widen_factor=1']
 
 
 def _train_log_losses(work_dir: Path) -> dict:
@@ -40,7 +54,7 @@ def test_kd_config_trains_two_iterations(config, data, data_options, tools,
                                          tmp_path):
     tools['train'].main([
         config, '--work-dir', str(tmp_path), '--cfg-options',
-        'model.teacher_ckpt=None', 'train_cfg.max_epochs=1',
+        'model.teacher_ckpt=None', 'train_cfg.max_epochs=1', *TINY_PAIR,
         *data_options(data, 10)])
     checkpoint = torch.load(tmp_path / 'epoch_1.pth', weights_only=True)
     assert checkpoint['meta']['iter'] == 2
@@ -55,12 +69,12 @@ def test_kd_config_trains_two_iterations(config, data, data_options, tools,
 
 @pytest.fixture(scope='module')
 def teacher_checkpoint(tmp_path_factory, data, data_options, tools):
-    """A WRN-40-2 trained one epoch by the vanilla config."""
+    """A WRN-10-2 trained one epoch by the teacher's vanilla config."""
     work_dir = tmp_path_factory.mktemp('teacher')
     tools['train'].main([
         'configs/vanilla/wrn40-w2_b16x8_cifar10.py', '--work-dir',
         str(work_dir), '--cfg-options', 'train_cfg.max_epochs=1',
-        *data_options(data, 10)])
+        *TINY_VANILLA, *data_options(data, 10)])
     return work_dir / 'epoch_1.pth'
 
 
@@ -70,7 +84,7 @@ def test_distill_evaluate_convert_reevaluate(teacher_checkpoint, data,
     tools['train'].main([
         KD, '--work-dir', str(tmp_path / 'kd'), '--cfg-options',
         f'model.teacher_ckpt={teacher_checkpoint}', 'train_cfg.max_epochs=1',
-        *options])
+        *TINY_PAIR, *options])
     kd_checkpoint = tmp_path / 'kd' / 'epoch_1.pth'
     # The frozen teacher inside the KD checkpoint is the loaded one.
     teacher = torch.load(teacher_checkpoint, weights_only=True)['state_dict']
@@ -80,7 +94,8 @@ def test_distill_evaluate_convert_reevaluate(teacher_checkpoint, data,
 
     kd_metrics, student_metrics = tmp_path / 'kd.json', tmp_path / 's.json'
     tools['test'].main([KD, str(kd_checkpoint), '--work-dir', str(tmp_path),
-                        '--out', str(kd_metrics), '--cfg-options', *options])
+                        '--out', str(kd_metrics), '--cfg-options',
+                        *TINY_PAIR, *options])
     student = tmp_path / 'student.pth'
     tools['convert'].main([str(kd_checkpoint), str(student)])
     converted = torch.load(student, weights_only=True)['state_dict']
@@ -88,7 +103,7 @@ def test_distill_evaluate_convert_reevaluate(teacher_checkpoint, data,
                    for k in converted)
     tools['test'].main([STUDENT_VANILLA, str(student), '--work-dir',
                         str(tmp_path), '--out', str(student_metrics),
-                        '--cfg-options', *options])
+                        '--cfg-options', *TINY_STUDENT, *options])
     assert json.loads(kd_metrics.read_text()) == json.loads(
         student_metrics.read_text())
 
@@ -104,7 +119,8 @@ def _train_exit(tools, argv, capsys):
 def test_bad_teachers_stop_before_training(teacher_checkpoint, data,
                                            data_options, tools, tmp_path,
                                            capsys):
-    options = ['train_cfg.max_epochs=1', *data_options(data, 10)]
+    options = ['train_cfg.max_epochs=1', *TINY_PAIR,
+               *data_options(data, 10)]
     corrupt = tmp_path / 'corrupt.pth'
     corrupt.write_bytes(teacher_checkpoint.read_bytes()[:1000])
     kd_like = tmp_path / 'kd_like.pth'
@@ -126,8 +142,8 @@ def test_bad_teachers_stop_before_training(teacher_checkpoint, data,
     code, err = _train_exit(tools, [
         KD, '--work-dir', str(tmp_path / 'wd'), '--cfg-options',
         f'model.teacher_ckpt={teacher_checkpoint}',
-        'model.teacher.backbone.depth=16', *options], capsys)
+        *options, 'model.teacher.backbone.depth=16'], capsys)
     assert code == 1
-    assert 'the checkpoint holds a WRN-40-2, the config builds a WRN-16-2' \
+    assert 'the checkpoint holds a WRN-10-2, the config builds a WRN-16-2' \
         in err
     assert not list((tmp_path / 'wd').glob('*.pth'))

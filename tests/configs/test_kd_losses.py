@@ -22,6 +22,7 @@ from mmrazor.registry import MODELS
 from scipy.stats import norm
 
 import razor_wrn  # noqa: F401
+from razor_wrn.models.losses.crd_loss import crd_loss, exp_scores
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 SMALL = {
@@ -55,7 +56,7 @@ def _kl(p_teacher, log_p_student):
             - p_teacher * log_p_student).sum(1).mean()
 
 
-def _hinton(s, t, labels, connectors, teacher):
+def _hinton(s, t, labels, connectors, before):
     T = 4.0
     kd = _kl(F.softmax(t['logits'] / T, 1),
              F.log_softmax(s['logits'] / T, 1)) * T**2
@@ -63,7 +64,7 @@ def _hinton(s, t, labels, connectors, teacher):
                 loss_kd=0.9 * kd)
 
 
-def _fitnets(s, t, labels, connectors, teacher):
+def _fitnets(s, t, labels, connectors, before):
     hint = connectors['hint'](s['raw'][1])
     return dict(loss_student=F.cross_entropy(s['logits'], labels),
                 loss_hint=100.0 * ((hint - t['raw'][1])**2).mean())
@@ -73,7 +74,7 @@ def _attention(feature):
     return F.normalize(feature.pow(2).mean(1).flatten(1), dim=1)
 
 
-def _at(s, t, labels, connectors, teacher):
+def _at(s, t, labels, connectors, before):
     losses = dict(loss_student=F.cross_entropy(s['logits'], labels))
     for stage in range(3):
         diff = _attention(s['raw'][stage]) - _attention(t['raw'][stage])
@@ -81,7 +82,7 @@ def _at(s, t, labels, connectors, teacher):
     return losses
 
 
-def _dkd(s, t, labels, connectors, teacher):
+def _dkd(s, t, labels, connectors, before):
     T, alpha, beta = 4.0, 1.0, 8.0
     gt = F.one_hot(labels, 10).float()
     p_s, p_t = F.softmax(s['logits'] / T, 1), F.softmax(t['logits'] / T, 1)
@@ -103,7 +104,8 @@ def _ofd_margin(bn):
     return torch.where(cdf > 0.001, expected, -3 * std).view(1, -1, 1, 1)
 
 
-def _ofd(s, t, labels, connectors, teacher):
+def _ofd(s, t, labels, connectors, before):
+    teacher = before.teacher
     bns = (teacher.backbone.layer2[0].bn1, teacher.backbone.layer3[0].bn1,
            teacher.backbone.bn1)
     losses = dict(loss_student=F.cross_entropy(s['logits'], labels))
@@ -116,6 +118,43 @@ def _ofd(s, t, labels, connectors, teacher):
     return losses
 
 
+def _pearson(a, b, dim):
+    a = a - a.mean(dim, keepdim=True)
+    b = b - b.mean(dim, keepdim=True)
+    return (a * b).sum(dim) / (a.norm(dim=dim) * b.norm(dim=dim) + 1e-8)
+
+
+def _dist(s, t, labels, connectors, before):
+    T, beta, gamma = 4.0, 2.0, 2.0
+    p_s, p_t = F.softmax(s['logits'] / T, 1), F.softmax(t['logits'] / T, 1)
+    inter = 1 - _pearson(p_s, p_t, 1).mean()  # per image, over classes
+    intra = 1 - _pearson(p_s, p_t, 0).mean()  # per class, over images
+    return dict(loss_student=F.cross_entropy(s['logits'], labels),
+                loss_dist=T**2 * (beta * inter + gamma * intra))
+
+
+def _crd(s, t, labels, connectors, before):
+    crd = before.distiller.distill_losses['loss_crd']  # banks before the step
+    embed_s = connectors['embed_s'](F.relu(s['pre_relu'][2]).mean((2, 3)))
+    embed_t = connectors['embed_t'](F.relu(t['pre_relu'][2]).mean((2, 3)))
+    contrast = _contrast(len(labels), crd.num_samples, crd.num_negatives)
+    contrast[:, 0] = torch.arange(len(labels))  # the samples' sample_idx
+    # Z: the first training batch's estimate, M times the mean score.
+    normalizers = crd.num_samples * torch.stack([
+        exp_scores(embed_s, crd.memory_teacher, contrast, 0.07).mean(),
+        exp_scores(embed_t, crd.memory_student, contrast, 0.07).mean()])
+    return dict(
+        loss_student=F.cross_entropy(s['logits'], labels),
+        loss_crd=0.8 * crd_loss(embed_s, embed_t, crd.memory_student,
+                                crd.memory_teacher, contrast, normalizers,
+                                temperature=0.07))
+
+
+def _contrast(rows, high, negatives):
+    """A fixed stand-in for CRD's uniform draw of negative indices."""
+    return (torch.arange(rows * (negatives + 1)).view(rows, -1) * 7919) % high
+
+
 HAND = {
     'wrn40-2_to_wrn16-2.py': _hinton,
     'wrn40-2_to_wrn16-2_device.py': _hinton,
@@ -123,6 +162,8 @@ HAND = {
     'at_wrn40-2_to_wrn16-2.py': _at,
     'dkd_wrn40-2_to_wrn16-2.py': _dkd,
     'ofd_wrn28-4_to_wrn16-2.py': _ofd,
+    'dist_wrn40-2_to_wrn16-2.py': _dist,
+    'crd_wrn40-2_to_wrn16-2.py': _crd,
 }
 
 
@@ -151,7 +192,7 @@ def teacher_ckpt(tmp_path_factory):
 
 
 @pytest.mark.parametrize('name', sorted(HAND))
-def test_losses_equal_the_hand_computation(name, teacher_ckpt):
+def test_losses_equal_the_hand_computation(name, teacher_ckpt, monkeypatch):
     cfg = Config.fromfile(CONFIGS / 'kd' / name)
     cfg.merge_from_dict(dict(SMALL, **{'model.teacher_ckpt': teacher_ckpt}))
     torch.manual_seed(0)
@@ -159,17 +200,27 @@ def test_losses_equal_the_hand_computation(name, teacher_ckpt):
     generator = torch.Generator().manual_seed(2)
     images = torch.randn(4, 3, 32, 32, generator=generator)
     labels = torch.tensor([3, 7, 0, 3])
-    samples = [DataSample().set_gt_label(int(y)) for y in labels]
+    samples = [DataSample(metainfo=dict(sample_idx=i)).set_gt_label(int(y))
+               for i, y in enumerate(labels)]
     # The teacher's reference features come from an untouched eval copy.
-    teacher = copy.deepcopy(model.teacher).eval()
+    before = copy.deepcopy(model)
+    before.teacher.eval()
+    monkeypatch.setattr(torch, 'randint',
+                        lambda high, size, **kw: _contrast(size[0], high, size[1] - 1))
 
     model.train()
     losses = model.loss(images, samples)
     with torch.no_grad():
         expected = HAND[name](_features(model.student, images),
-                              _features(teacher, images), labels,
-                              model.distiller.connectors, teacher)
+                              _features(before.teacher, images), labels,
+                              model.distiller.connectors, before)
 
+    # One forward of each network fed the recorders (a repeated pass would
+    # leave two records and a wasted step).
+    for recorders in (model.distiller.student_recorders,
+                      model.distiller.teacher_recorders):
+        assert all(len(r.data_buffer) == 1
+                   for r in recorders.recorders.values())
     assert sorted(losses) == sorted(expected)
     for key, value in expected.items():
         assert losses[key].item() == pytest.approx(

@@ -13,7 +13,7 @@ from mmengine.runner import ValLoop
 from torch.utils.data import DataLoader
 
 from razor_wrn.datasets.device_cifar import DeviceCIFAR10Loader
-from razor_wrn.engine import DeviceDataRunner
+from razor_wrn.engine.runner import DeviceDataRunner
 from razor_wrn.engine import runner as runner_module
 
 pytestmark = pytest.mark.filterwarnings('ignore::UserWarning')

@@ -25,11 +25,11 @@ from mmengine.model import is_model_wrapper
 
 import razor_wrn  # noqa: F401  (compat shim, safe loading, registries)
 from razor_wrn.cli import UserError, build_runner, load_config, run_cli
+from razor_wrn.datasets.synthetic_cifar import write_synthetic_cifar
 
 # The sibling modules, also when this file is imported (tests).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from runner_steps import Figure  # noqa: E402
-from synthetic_cifar import write_random_cifar10  # noqa: E402
 
 LABELS = {
     'runner_train': 'Runner train iteration',
@@ -219,8 +219,9 @@ def run_benchmark(args: argparse.Namespace) -> BenchmarkResult:
             train, val = ((args.batch_size or cfg[key].batch_size) *
                           (args.warmup + args.iters) if cfg.get(key) else 0
                           for key in ('train_dataloader', 'val_dataloader'))
-            data_root = write_random_cifar10(
-                os.path.join(tmp, 'data'), train, val)
+            data_root = os.path.join(tmp, 'data')
+            write_synthetic_cifar(data_root, 10, -(-max(train, 10) // 10),
+                                  -(-max(val, 10) // 10))
         prepare_config(cfg, args, os.path.join(tmp, 'work_dir'), data_root)
         runner = build_runner(cfg)
         figures, notes = runner.train()

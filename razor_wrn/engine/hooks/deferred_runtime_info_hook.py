@@ -40,7 +40,6 @@ class DeferredRuntimeInfoHook(RuntimeInfoHook):
     """
 
     def __init__(self, interval: Optional[int] = None) -> None:
-        self.interval = interval
         self._logging_iterations = LoggingIterations(interval)
         # (message hub key, value) in the order mmengine would log them.
         self._pending: List[Tuple[str, Any]] = []

@@ -32,7 +32,6 @@ class NaNLossHook(Hook):
     """
 
     def __init__(self, interval: Optional[int] = None) -> None:
-        self.interval = interval
         self._logging_iterations = LoggingIterations(interval)
         # (epoch, iteration, loss terms) of the iterations not yet checked.
         self._pending: List[Tuple[int, int, Dict[str, Any]]] = []

@@ -9,23 +9,35 @@ from torch import nn
 _STAGE_RECORDERS = ('StageOutputs', 'StageOutputsRecorder')
 
 
+# The classifier's neck (global average pooling) keeps the channels of the
+# last stage.
+_POOLED_SOURCES = ('neck', 'neck.gap')
+
+
 def _recorded_channels(recorder: Dict, model: nn.Module) -> Optional[int]:
-    """Channels of a ``StageOutputs`` recorder's feature; None for others."""
-    if recorder.get('type') not in _STAGE_RECORDERS:
-        return None
-    return model.backbone.stage_channels[recorder['stage']]
+    """Channels of a ``StageOutputs`` recorder's feature, or of the pooled
+    features (``ModuleOutputs`` of the neck); None for others."""
+    if recorder.get('type') in _STAGE_RECORDERS:
+        return model.backbone.stage_channels[recorder['stage']]
+    if recorder.get('type') in ('ModuleOutputs', 'ModuleOutputsRecorder') \
+            and recorder.get('source') in _POOLED_SOURCES:
+        return model.backbone.stage_channels[-1]
+    return None
 
 
 def fill_connector_channels(distiller: Dict, student: nn.Module,
                             teacher: nn.Module) -> Dict:
-    """Set each connector's ``in_channel`` / ``out_channel`` from the
-    features it connects, where the config leaves them out.
+    """Set each connector's input and output channels from the features it
+    connects, where the config leaves them out.
 
     A connector on one side of a loss takes the channels of that side's
-    recorded feature as ``in_channel`` and the other side's as
-    ``out_channel`` (a student connector maps student channels to the
-    teacher's). Channels are known for ``StageOutputs`` recorders
-    (``backbone.stage_channels[stage]``); values a config sets are kept.
+    recorded feature as ``in_channel`` (``dim_in`` for embedding heads such
+    as mmrazor's ``CRDConnector``) and the other side's as ``out_channel``
+    (a student connector maps student channels to the teacher's). Channels
+    are known for ``StageOutputs`` recorders
+    (``backbone.stage_channels[stage]``) and for the pooled features
+    (``ModuleOutputs`` of ``neck``/``neck.gap``: the last stage's); values a
+    config sets are kept.
 
     Args:
         distiller: mmrazor distiller config (``student_recorders``,
@@ -63,6 +75,7 @@ def fill_connector_channels(distiller: Dict, student: nn.Module,
             connector = connectors[name]
             params = inspect.signature(MODELS.get(connector['type'])).parameters
             for key, value in (('in_channel', channels[side]),
+                               ('dim_in', channels[side]),
                                ('out_channel', channels[not side])):
                 if key not in params or key in connector:
                     continue

@@ -101,7 +101,10 @@ class FrozenTeacherDistill(SingleTeacherDistill):
         was_training = self.training
         self.eval()
         inputs = torch.zeros(2, *image_shape)
-        samples = [DataSample().set_gt_label(0) for _ in range(2)]
+        # Dataset indices as a loader gives them (CRD's memory bank reads
+        # them; in eval mode no bank changes).
+        samples = [DataSample(metainfo=dict(sample_idx=i)).set_gt_label(0)
+                   for i in range(2)]
         try:
             with torch.no_grad():
                 self.loss(inputs, samples)
