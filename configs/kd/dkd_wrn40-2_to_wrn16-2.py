@@ -30,6 +30,7 @@ model = dict(
                     data_idx=1)))))
 custom_hooks = [
     dict(type='NaNLossHook'),
+    dict(type='SyncNormStatsHook'),
     dict(type='DistillLossWarmupHook', loss_names=['loss_dkd'],
          warmup_epochs=20),
 ]
