@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Usage: [GPUS=8] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [SRUN_ARGS=...] \
-#     tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [test.py options]
+#     tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [options]
 # One srun task per GPU, GPUS in all (over GPUS / GPUS_PER_NODE nodes).
 set -x
 

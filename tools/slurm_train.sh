@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Usage: [GPUS=8] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [SRUN_ARGS=...] \
-#     tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [train.py options]
+#     tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [options]
 # One srun task per GPU, GPUS in all (over GPUS / GPUS_PER_NODE nodes).
 set -x
 
