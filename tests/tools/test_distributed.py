@@ -12,13 +12,16 @@ import socket
 import subprocess
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
 from razor_wrn.cli import run_cli
 from razor_wrn.engine.distributed import TrainableDDP, default_backend
+from razor_wrn.engine.distributed import sync_norm_stats_hook as sync_hook
 from razor_wrn.engine.distributed.launch import export_slurm_env
 
 REPO = Path(__file__).resolve().parents[2]
@@ -261,3 +264,37 @@ def test_slurm_scripts_start_one_task_per_gpu(script, positional, tool,
     assert launched[-2:] == ['--cfg-options', 'a=1']
     assert (f'--work-dir={positional[1]}' in launched) == (tool == 'train.py')
     assert (positional[1] in launched) == (tool == 'test.py')
+
+
+def test_only_trained_norm_layers_are_averaged(monkeypatch):
+    """The student's BN statistics, not the frozen (eval-mode) teacher's nor
+    the integer step counters."""
+    reduced = []
+    monkeypatch.setattr(sync_hook, 'all_reduce_params',
+                        lambda tensors, op: reduced.append((tensors, op)))
+    student, teacher = torch.nn.BatchNorm2d(3), torch.nn.BatchNorm2d(3)
+    model = torch.nn.ModuleDict(dict(student=student, teacher=teacher))
+    model.train()
+    teacher.eval()
+    sync_hook.sync_norm_stats(model)
+    [(tensors, op)] = reduced
+    assert op == 'mean'
+    assert [id(t) for t in tensors] == [id(student.running_mean),
+                                        id(student.running_var)]
+
+
+def test_stats_are_averaged_wherever_a_checkpoint_can_follow(monkeypatch):
+    """After each epoch of an epoch-based loop; after every iteration of an
+    iteration-based one (it may checkpoint at any iteration)."""
+    synced = []
+    monkeypatch.setattr(sync_hook, 'sync_norm_stats', synced.append)
+    hook = sync_hook.SyncNormStatsHook()
+    by_epoch = SimpleNamespace(model='epoch-model', train_loop=object.__new__(
+        EpochBasedTrainLoop))
+    by_iter = SimpleNamespace(model='iter-model', train_loop=object.__new__(
+        IterBasedTrainLoop))
+    hook.after_train_iter(by_epoch, 0)
+    assert synced == []
+    hook.after_train_epoch(by_epoch)
+    hook.after_train_iter(by_iter, 0)
+    assert synced == ['epoch-model', 'iter-model']
