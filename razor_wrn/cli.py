@@ -13,6 +13,7 @@ from mmengine.runner import Runner
 
 from .checkpoint import CheckpointError
 from .datasets import CIFARDataError
+from .engine.distributed import DistributedSetupError, init_distributed
 
 
 class UserError(RuntimeError):
@@ -22,7 +23,8 @@ class UserError(RuntimeError):
 # Errors caused by input rather than by a bug: they are reported as one line
 # without a traceback (set RAZOR_WRN_DEBUG=1 to see it anyway).
 USER_ERRORS = (UserError, CheckpointError, CIFARDataError,
-               FloatingPointError, FileNotFoundError, SyntaxError)
+               FloatingPointError, FileNotFoundError, SyntaxError,
+               DistributedSetupError)
 
 
 def add_run_arguments(parser: argparse.ArgumentParser,
@@ -73,8 +75,9 @@ def default_work_dir(config_path: str) -> str:
 
 
 def build_runner(cfg: Config) -> Runner:
-    """Build the Runner the config asks for (``runner_type``) or the default.
-    """
+    """Build the Runner the config asks for (``runner_type``) or the default,
+    after starting the process group of a multi-process run."""
+    init_distributed(cfg)
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Usage: tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py options]
+# GPUS processes per node, one per GPU; without CUDA they run on the CPU
+# (gloo backend, e.g. to try a multi-process run before renting GPUs).
 # Multi-node: set NNODES, NODE_RANK, MASTER_ADDR and PORT.
 CONFIG=$1
 CHECKPOINT=$2

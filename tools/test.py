@@ -12,6 +12,7 @@ import os.path as osp
 from typing import List, Optional
 
 import mmengine
+from mmengine.dist import is_main_process
 from mmengine.model import is_model_wrapper
 
 import razor_wrn  # noqa: F401  (compat shim, safe loading, registries)
@@ -71,7 +72,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     load_weights_strictly(model, state_dict_of(checkpoint, args.checkpoint),
                           args.checkpoint)
     metrics = runner.test()
-    if args.out and args.out_item == 'metrics':
+    if args.out and args.out_item == 'metrics' and is_main_process():
         mmengine.dump(metrics, args.out)
         runner.logger.info(f'Metrics written to {args.out}')
 

@@ -16,12 +16,19 @@ default_hooks = dict(
     # Stop on a NaN/inf loss before anything is saved. Hooks that configs
     # add go here too (by name), so a config that adds one keeps the rest.
     nan_loss=dict(type='NaNLossHook'),
+    # In multi-process runs every rank validates and saves the same BN
+    # statistics (their mean over the ranks); nothing in one process.
+    sync_norm_stats=dict(type='SyncNormStatsHook'),
 )
+# DDP on CPUs and GPUs, the frozen teacher of a distillation left out.
+model_wrapper_cfg = dict(type='TrainableDDP')
 
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'),
+    # No backend: NCCL where CUDA is available, gloo otherwise
+    # (razor_wrn.engine.distributed); set `backend` to choose.
+    dist_cfg=dict(),
 )
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)

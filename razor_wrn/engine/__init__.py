@@ -1,3 +1,3 @@
 """Training machinery; importing this registers it in mmengine's registries
-(hooks, loops, the Runner)."""
-from . import hooks, loops, runner  # noqa: F401
+(hooks, loops, the Runner, the DDP wrapper)."""
+from . import distributed, hooks, loops, runner  # noqa: F401

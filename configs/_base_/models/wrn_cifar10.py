@@ -12,7 +12,11 @@ model = dict(
         std=[51.5865, 50.847, 51.255],
         # The CIFAR files already hold RGB.
         to_rgb=False),
-    backbone=dict(type='WideResNet', depth=16, widen_factor=2),
+    backbone=dict(
+        type='WideResNet', depth=16, widen_factor=2,
+        # SyncBN for BN statistics over all GPUs of a multi-GPU run (GPUs
+        # only; one process turns it back into BN).
+        norm_cfg=dict(type='BN')),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',
