@@ -28,15 +28,11 @@ from razor_wrn.engine.distributed.launch import export_slurm_env
 REPO = Path(__file__).resolve().parents[2]
 FITNETS = 'configs/kd/fitnets_wrn40-2_to_wrn16-2.py'
 VANILLA = 'configs/vanilla/wrn16-w2_b16x8_cifar10.py'
-TINY_WRN = ['model.backbone.depth=10', 'model.backbone.widen_factor=1',
-            'model.head.in_channels=64']
-# WRN-10-1 -> WRN-10-1; the stage-2 features have 32 channels.
+TINY_WRN = ['model.backbone.depth=10', 'model.backbone.widen_factor=1']
+# WRN-10-1 -> WRN-10-1 (the connector's channels follow).
 TINY_FITNETS = [
     *(f'model.{part}.{key}' for part in ('architecture', 'teacher')
-      for key in ('backbone.depth=10', 'backbone.widen_factor=1',
-                  'head.in_channels=64')),
-    'model.distiller.connectors.hint.in_channel=32',
-    'model.distiller.connectors.hint.out_channel=32',
+      for key in ('backbone.depth=10', 'backbone.widen_factor=1')),
     'model.teacher_ckpt=None'
 ]
 
