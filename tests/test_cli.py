@@ -44,7 +44,7 @@ def test_load_config_reads_the_config_and_merges_options():
 
     assert cfg.model.backbone.depth == 16
     assert cfg.model.backbone.widen_factor == 2
-    assert cfg.model.head.in_channels == 128
+    assert cfg.model.head.num_classes == 10
     assert cfg.train_cfg.max_epochs == 2
     assert cfg.train_cfg.val_interval == 1  # untouched siblings stay
     assert load_config(CONFIG).train_cfg.max_epochs == 200
