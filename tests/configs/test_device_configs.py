@@ -28,12 +28,14 @@ def is_cifar100(config: str) -> bool:
 
 
 def model_options(config: str) -> list:
-    """A KD config trains without its teacher checkpoint; a vanilla one as
-    WRN-10-1, which is all a comparison of data pipelines needs."""
+    """WRN-10-1 models (a KD config: teacher and student, no teacher
+    checkpoint), which is all a comparison of data pipelines needs."""
     if '/kd/' in config:
-        return ['model.teacher_ckpt=None']
-    return ['model.backbone.depth=10', 'model.backbone.widen_factor=1',
-            'model.head.in_channels=64']
+        return ['model.teacher_ckpt=None'] + [
+            f'model.{part}.backbone.{key}' for part in ('architecture',
+                                                       'teacher')
+            for key in ('depth=10', 'widen_factor=1')]
+    return ['model.backbone.depth=10', 'model.backbone.widen_factor=1']
 
 
 def device_options(data_root: str, batch_size: int) -> list:
