@@ -7,6 +7,4 @@ _base_ = [
     '../_base_/schedules/cifar100_bs64.py',
     '../_base_/default_runtime.py',
 ]
-model = dict(
-    backbone=dict(depth=16, widen_factor=2),
-    head=dict(in_channels=128))
+model = dict(backbone=dict(depth=16, widen_factor=2))

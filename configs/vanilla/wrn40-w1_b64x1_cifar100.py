@@ -6,6 +6,4 @@ _base_ = [
     '../_base_/schedules/cifar100_bs64.py',
     '../_base_/default_runtime.py',
 ]
-model = dict(
-    backbone=dict(depth=40, widen_factor=1),
-    head=dict(in_channels=64))
+model = dict(backbone=dict(depth=40, widen_factor=1))

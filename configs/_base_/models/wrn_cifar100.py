@@ -1,6 +1,6 @@
-# wrn_cifar10.py's ImageClassifier with 100 classes and CIFAR-100's
-# normalisation; WRN-16-2 unless a config overrides `depth`, `widen_factor`
-# and the head's `in_channels` (64 * widen_factor).
+# wrn_cifar10.py's classifier with 100 classes and CIFAR-100's
+# normalisation; WRN-16-2 unless a config overrides `depth` and
+# `widen_factor` (the head's width follows).
 _base_ = ['./wrn_cifar10.py']
 model = dict(
     data_preprocessor=dict(
