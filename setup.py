@@ -21,6 +21,8 @@ setup(
         # mmrazor imports pkg_resources, removed in setuptools 81.
         'setuptools<81',
         'scipy',  # mmrazor's OFD margins
+        # tools/train.py --tensorboard (mmengine's TensorboardVisBackend).
+        'tensorboard',
         'pytest',
     ],
 )
