@@ -23,6 +23,11 @@ setup(
         'scipy',  # mmrazor's OFD margins
         # tools/train.py --tensorboard (mmengine's TensorboardVisBackend).
         'tensorboard',
+        # tools/deployment/export_onnx.py: torch.onnx's default (dynamo)
+        # exporter needs onnxscript; onnxruntime runs the check.
+        'onnx',
+        'onnxscript',
+        'onnxruntime',
         'pytest',
     ],
 )
