@@ -43,6 +43,7 @@ def test_onnx_logits_equal_pytorch_on_test_images(student, tiny_cifar10,
         *[f'model.{o}' for o in TINY]])
     assert result['max_abs_diff'] < 1e-4 and result['top1_agreement'] == 1
     assert 'On 40 test images' in capsys.readouterr().out
+    assert [p.name for p in folder.glob('plain.onnx*')] == ['plain.onnx']
     graph = onnx.load(out).graph
     assert [d.dim_param != '' for d in
             graph.input[0].type.tensor_type.shape.dim] == [

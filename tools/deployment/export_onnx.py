@@ -85,10 +85,13 @@ def build_classifier(cfg, checkpoint: str) -> nn.Module:
 
 
 def export(model: PixelsToLogits, out: str) -> None:
-    """Write ``model`` as ONNX with a dynamic batch dimension."""
+    """Write ``model`` as one ONNX file with a dynamic batch dimension."""
     batch = torch.export.Dim('batch', min=1)
+    # external_data=False: the weights inside the file (a WRN is far below
+    # ONNX's 2 GB limit), so the file alone is the deliverable.
     torch.onnx.export(
         model.eval(), (torch.zeros(2, 3, 32, 32), ), out, dynamo=True,
+        external_data=False,
         input_names=['images'], output_names=['logits'],
         dynamic_shapes={'images': {0: batch}}, verbose=False)
 
