@@ -10,7 +10,8 @@ tools/train.py in ``WORK_ROOT/<table>/<budget>/<row>`` (teachers first),
 resumed (``--resume``) when a run there was interrupted, skipped when it is
 done, and evaluated with tools/test.py. Written next to the rows:
 ``results.md`` (top-1, top-5, parameters, MACs, training wall time, the
-reference and the difference) and ``results.json`` (the same).
+reference and the difference), ``results.json`` (the same) and
+``curves.png`` (the rows' loss terms and validation top-1, plot_curves.py).
 
 ``--budget short`` trains ``short.epochs`` epochs (lr /10 at half and three
 quarters) on the first ``short.train_images`` training images and scores
@@ -50,6 +51,7 @@ def _tool(relative_path: str):
 
 train_tool, test_tool = _tool('train.py'), _tool('test.py')
 get_flops = _tool('analysis_tools/get_flops.py')
+plot_curves = _tool('analysis_tools/plot_curves.py')
 
 
 def budget_options(table, budget: str, row: dict) -> List[str]:
@@ -206,7 +208,14 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, dict]:
             dict(name=row['name'], config=row['config'],
                  reference=row.get('reference'), **results[row['name']])
             for row in table.rows]), f, indent=2)
-    print(f'Wrote {osp.join(root, "results.md")} and results.json')
+    done = [row['name'] for row in table.rows
+            if 'error' not in results[row['name']]]
+    if done:
+        plot_curves.main([*[osp.join(root, _slug(name)) for name in done],
+                          '--labels', *done,
+                          '--out', osp.join(root, 'curves.png')])
+    print(f'Wrote {osp.join(root, "results.md")}, results.json and '
+          'curves.png')
     failed = [name for name, result in results.items() if 'error' in result]
     if failed:
         raise UserError(f'{len(failed)} row(s) failed: {failed}; fix them and '

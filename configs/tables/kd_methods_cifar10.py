@@ -6,7 +6,7 @@ title = 'Distillation methods, WRN-40-2 -> WRN-16-2 on CIFAR-10, equal budget'
 # The kd configs take 16 images per GPU; one device takes the whole 128.
 cfg_options = ['train_dataloader.batch_size=128']
 # --budget short: about an hour on a 2-core CPU.
-short = dict(epochs=4, train_images=2000, test_images=1000)
+short = dict(epochs=5, train_images=3000, test_images=1000)
 teacher = 'teacher WRN-40-2'
 rows = [
     dict(name=teacher, config='configs/vanilla/wrn40-w2_b128x1_cifar10.py',

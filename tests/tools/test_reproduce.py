@@ -59,6 +59,7 @@ def test_rows_are_trained_evaluated_and_tabulated(table_run):
             f'{teacher["top1"]:.2f} | {teacher["top5"]:.2f} | 0.08 M | ') in (
                 markdown)
     assert f'| 50.00 | {teacher["top1"] - 50:+.2f} |' in markdown
+    assert (root / 'curves.png').read_bytes()[:4] == b'\x89PNG'
     saved = json.loads((root / 'results.json').read_text())
     assert [r['name'] for r in saved['rows']] == ['teacher', 'KD student']
     assert saved['rows'][1]['top1'] == student['top1']
