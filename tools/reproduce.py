@@ -86,8 +86,9 @@ def run_row(row: dict, work_dir: str, options: List[str]) -> dict:
 
     Returns:
         dict: ``top1``, ``top5`` (percent), ``params``, ``macs``,
-        ``train_seconds`` (wall time of the training calls, summed over
-        resumes) and ``checkpoint`` (the final one).
+        ``train_seconds`` (wall time of the training calls that finished,
+        summed over resumes; the part of an interrupted call is not known)
+        and ``checkpoint`` (the final one).
     """
     cfg = load_config(row['config'], _as_dict(options))
     checkpoint = osp.join(work_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth')
@@ -101,20 +102,26 @@ def run_row(row: dict, work_dir: str, options: List[str]) -> dict:
                          '--cfg-options', *options])
         seconds = time.perf_counter() - start
         if resume and osp.isfile(timing):
-            seconds += json.load(open(timing))
-        json.dump(seconds, open(timing, 'w'))
+            seconds += _read_json(timing)
+        with open(timing, 'w') as f:
+            json.dump(seconds, f)
     if not osp.isfile(metrics_file):
         test_tool.main([row['config'], checkpoint, '--work-dir',
                         osp.join(work_dir, 'test'), '--out', metrics_file,
                         '--cfg-options', *options])
-    metrics = json.load(open(metrics_file))
+    metrics = _read_json(metrics_file)
     classifiers = get_flops.classifier_configs(cfg)
     size = get_flops.complexity(
         classifiers.get('student', classifiers.get('model')), (32, 32))
     return dict(top1=metrics['accuracy/top1'], top5=metrics['accuracy/top5'],
                 params=size.params, macs=size.macs,
-                train_seconds=json.load(open(timing)) if osp.isfile(timing)
+                train_seconds=_read_json(timing) if osp.isfile(timing)
                 else None, checkpoint=checkpoint)
+
+
+def _read_json(path: str):
+    with open(path) as f:
+        return json.load(f)
 
 
 def _as_dict(options: List[str]) -> dict:
