@@ -1,9 +1,12 @@
-"""plot_curves.py: the curves hold exactly the logged values, resumed runs
-merge into one curve, and the figure is written."""
+"""Curves: plot_curves.py holds exactly the logged values, merges resumed
+runs into one curve and writes the figure; tools/train.py --tensorboard
+writes the same scalars to a TensorBoard events file."""
 import json
 from pathlib import Path
 
 import pytest
+from tensorboard.backend.event_processing.event_accumulator import \
+    EventAccumulator
 
 from conftest import load_tool
 
@@ -21,13 +24,13 @@ def _rows(work_dir: Path) -> list:
 
 @pytest.fixture(scope='module')
 def resumed_run(tmp_path_factory, make_tiny_cifar10, data_options, tools):
-    """WRN-10-1, 2 iterations per epoch: one epoch, then resumed to two
-    (two timestamped logs)."""
+    """WRN-10-1, 2 iterations per epoch: one epoch with --tensorboard, then
+    resumed to two (two timestamped logs)."""
     work_dir = tmp_path_factory.mktemp('curves')
     options = data_options(make_tiny_cifar10(per_class_train=2,
                                              per_class_test=1), 10)
-    for epochs, resume in ((1, []), (2, ['--resume'])):
-        tools['train'].main([VANILLA, '--work-dir', str(work_dir), *resume,
+    for epochs, flag in ((1, '--tensorboard'), (2, '--resume')):
+        tools['train'].main([VANILLA, '--work-dir', str(work_dir), flag,
                              '--cfg-options', f'train_cfg.max_epochs={epochs}',
                              *options, *TINY_WRN])
     return work_dir
@@ -73,3 +76,16 @@ def test_errors_name_the_problem(tmp_path, resumed_run):
     with pytest.raises(plot_curves.UserError, match="No run logged 'loss_kd'"):
         plot_curves.main([str(resumed_run), '--keys', 'loss_kd',
                           '--out', str(tmp_path / 'x.png')])
+
+
+def test_tensorboard_events_hold_the_logged_scalars(resumed_run):
+    (events, ) = resumed_run.glob('*/vis_data/events.out.tfevents.*')
+    accumulator = EventAccumulator(str(events.parent)).Reload()
+    logged = [json.loads(line) for line in
+              (events.parent / 'scalars.json').read_text().splitlines()]
+    losses = [(r['step'], r['loss']) for r in logged if 'loss' in r]
+    assert len(losses) == 2
+    assert [(e.step, e.value) for e in accumulator.Scalars('loss')] == [
+        (step, pytest.approx(value)) for step, value in losses]
+    top1 = [r['accuracy/top1'] for r in logged if 'accuracy/top1' in r]
+    assert [e.value for e in accumulator.Scalars('accuracy/top1')] == top1
