@@ -21,6 +21,13 @@ setup(
         # mmrazor imports pkg_resources, removed in setuptools 81.
         'setuptools<81',
         'scipy',  # mmrazor's OFD margins
+        # tools/train.py --tensorboard (mmengine's TensorboardVisBackend).
+        'tensorboard',
+        # tools/deployment/export_onnx.py: torch.onnx's default (dynamo)
+        # exporter needs onnxscript; onnxruntime runs the check.
+        'onnx',
+        'onnxscript',
+        'onnxruntime',
         'pytest',
     ],
 )

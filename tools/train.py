@@ -1,7 +1,8 @@
 """Train a model from a config: a plain WRN or a distillation.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--auto-scale-lr] [--no-validate] [--cfg-options k=v ...]
+        [--auto-scale-lr] [--no-validate] [--tensorboard]
+        [--cfg-options k=v ...]
         [--launcher none|pytorch|slurm]
 """
 import argparse
@@ -33,6 +34,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--no-validate', action='store_true',
         help='skip validation during training')
+    parser.add_argument(
+        '--tensorboard', action='store_true',
+        help='also log the scalars for TensorBoard (<work dir>/<timestamp>/'
+        'vis_data)')
     add_run_arguments(parser, 'train_cfg.max_epochs=2')
     return parse_run_args(parser, argv)
 
@@ -49,6 +54,8 @@ def merge_args(cfg, args: argparse.Namespace):
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.tensorboard:
+        cfg.visualizer.vis_backends.append(dict(type='TensorboardVisBackend'))
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':

@@ -7,6 +7,9 @@ default_hooks = dict(
     runtime_info=dict(type='DeferredRuntimeInfoHook'),
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=100),
+    # Log at most every 100 iterations and about 10 times per epoch, so a
+    # short epoch (small data) also shows its progress and ETA.
+    log_interval=dict(type='LogIntervalHook', logs_per_epoch=10),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # Keep the newest three epochs plus the best top-1 checkpoint.
     checkpoint=dict(

@@ -1,0 +1,26 @@
+# Distillation methods for WRN-40-2 -> WRN-16-2 at equal budget: the same
+# teacher (trained first by its row), student, data and schedule for each.
+# Only the two vanilla rows have a published CIFAR-10 number (MMRazor's).
+# python tools/reproduce.py configs/tables/kd_methods_cifar10.py --budget short
+title = 'Distillation methods, WRN-40-2 -> WRN-16-2 on CIFAR-10, equal budget'
+# The kd configs take 16 images per GPU; one device takes the whole 128.
+cfg_options = ['train_dataloader.batch_size=128']
+# --budget short: about an hour on a 2-core CPU.
+short = dict(epochs=5, train_images=3000, test_images=1000)
+teacher = 'teacher WRN-40-2'
+rows = [
+    dict(name=teacher, config='configs/vanilla/wrn40-w2_b128x1_cifar10.py',
+         reference=94.67),
+    dict(name='WRN-16-2, no distillation',
+         config='configs/vanilla/wrn16-w2_b128x1_cifar10.py',
+         reference=93.04),
+    dict(name='Hinton KD', config='configs/kd/wrn40-2_to_wrn16-2.py',
+         teacher=teacher),
+    dict(name='FitNets', config='configs/kd/fitnets_wrn40-2_to_wrn16-2.py',
+         teacher=teacher),
+    dict(name='AT', config='configs/kd/at_wrn40-2_to_wrn16-2.py',
+         teacher=teacher),
+    # Its 20-epoch loss warm-up would span the whole short run.
+    dict(name='DKD', config='configs/kd/dkd_wrn40-2_to_wrn16-2.py',
+         teacher=teacher, short_options=['custom_hooks.1.warmup_epochs=1']),
+]

@@ -1,0 +1,22 @@
+# MMRazor's CIFAR-10 results for the four WRNs and OFD (its model zoo, 8 GPUs
+# x 16 images, 200 epochs), run on one device: 128 images per step, the same
+# total batch (see README, "One device vs 8 GPUs").
+# python tools/reproduce.py configs/tables/mmrazor_cifar10.py [--budget short]
+title = "MMRazor's CIFAR-10 table: four WRNs and OFD WRN-28-4 -> WRN-16-2"
+# The kd configs take 16 images per GPU; one device takes the whole 128.
+cfg_options = ['train_dataloader.batch_size=128']
+# --budget short: about an hour on a 2-core CPU.
+short = dict(epochs=4, train_images=2000, test_images=1000)
+rows = [
+    dict(name='WRN-16-2', config='configs/vanilla/wrn16-w2_b128x1_cifar10.py',
+         reference=93.04),
+    dict(name='WRN-22-4', config='configs/vanilla/wrn22-w4_b128x1_cifar10.py',
+         reference=94.87),
+    dict(name='WRN-28-4', config='configs/vanilla/wrn28-w4_b128x1_cifar10.py',
+         reference=95.41),
+    dict(name='WRN-40-2', config='configs/vanilla/wrn40-w2_b128x1_cifar10.py',
+         reference=94.67),
+    dict(name='OFD WRN-28-4 -> WRN-16-2',
+         config='configs/kd/ofd_wrn28-4_to_wrn16-2.py', teacher='WRN-28-4',
+         reference=94.21),
+]

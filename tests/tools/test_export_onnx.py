@@ -1,0 +1,76 @@
+"""export_onnx.py: the ONNX graph (preprocessing folded in, dynamic batch)
+gives PyTorch's logits, from a plain or a distillation checkpoint."""
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+import torch
+from mmpretrain.registry import MODELS
+
+from conftest import load_tool
+
+export_onnx = load_tool('deployment/export_onnx.py')
+VANILLA = 'configs/vanilla/wrn16-w2_b128x1_cifar10.py'
+KD = 'configs/kd/wrn40-2_to_wrn16-2.py'
+TINY = ['backbone.depth=10', 'backbone.widen_factor=1', 'head.in_channels=64']
+
+
+@pytest.fixture(scope='module')
+def student(tmp_path_factory):
+    """A randomly initialised WRN-10-1 classifier, saved as a plain and as a
+    distillation checkpoint (teacher weights beside ``architecture.*``)."""
+    cfg = export_onnx.load_config(VANILLA, {
+        f'model.{o.split("=")[0]}': int(o.split('=')[1]) for o in TINY})
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    model.init_weights()
+    folder = tmp_path_factory.mktemp('onnx')
+    weights = model.state_dict()
+    torch.save({'state_dict': weights}, folder / 'plain.pth')
+    torch.save({'state_dict': {
+        **{f'architecture.{k}': v for k, v in weights.items()},
+        'teacher.head.fc.bias': torch.zeros(10)}}, folder / 'kd.pth')
+    return model, folder
+
+
+def test_onnx_logits_equal_pytorch_on_test_images(student, tiny_cifar10,
+                                                  capsys):
+    model, folder = student
+    out = folder / 'plain.onnx'
+    result = export_onnx.main([
+        VANILLA, str(folder / 'plain.pth'), '--out', str(out),
+        '--data-root', tiny_cifar10, '--cfg-options',
+        *[f'model.{o}' for o in TINY]])
+    assert result['max_abs_diff'] < 1e-4 and result['top1_agreement'] == 1
+    assert 'On 40 test images' in capsys.readouterr().out
+    assert [p.name for p in folder.glob('plain.onnx*')] == ['plain.onnx']
+    graph = onnx.load(out).graph
+    assert [d.dim_param != '' for d in
+            graph.input[0].type.tensor_type.shape.dim] == [
+                True, False, False, False]
+    # Raw 0-255 pixels in, the PyTorch model's own normalisation folded in.
+    images = np.random.default_rng(1).integers(0, 256, (3, 3, 32, 32))
+    session = onnxruntime.InferenceSession(str(out))
+    logits = session.run(None, {'images': images.astype(np.float32)})[0]
+    with torch.no_grad():
+        expected = model(model.data_preprocessor(
+            dict(inputs=torch.from_numpy(images).byte()))['inputs'],
+            mode='tensor')
+    np.testing.assert_allclose(logits, expected.numpy(), atol=1e-4)
+
+
+def test_distillation_checkpoint_exports_its_student(student, tmp_path):
+    model, folder = student
+    kd = export_onnx.main([
+        KD, str(folder / 'kd.pth'), '--out', str(tmp_path / 'kd.onnx'),
+        '--num-images', '5', '--cfg-options',
+        *[f'model.architecture.{o}' for o in TINY]])
+    assert kd['max_abs_diff'] < 1e-4 and kd['top1_agreement'] == 1
+    session = onnxruntime.InferenceSession(str(tmp_path / 'kd.onnx'))
+    images = torch.full((1, 3, 32, 32), 128.0)
+    with torch.no_grad():
+        expected = model(model.data_preprocessor(dict(inputs=images))[
+            'inputs'], mode='tensor')
+    np.testing.assert_allclose(
+        session.run(None, {'images': images.numpy()})[0], expected.numpy(),
+        atol=1e-4)
