@@ -5,9 +5,10 @@ One module (or sub-package) per concept; add an import line and an
 """
 from .hooks import DeferredRuntimeInfoHook, NaNLossHook, TeacherEvalHook
 from .loops import TeacherStudentValLoop
+from .optim_wrappers import BF16AutocastOptimWrapper
 from .runner import DeviceDataRunner
 
 __all__ = [
-    'DeferredRuntimeInfoHook', 'DeviceDataRunner', 'NaNLossHook',
-    'TeacherEvalHook', 'TeacherStudentValLoop'
+    'BF16AutocastOptimWrapper', 'DeferredRuntimeInfoHook', 'DeviceDataRunner',
+    'NaNLossHook', 'TeacherEvalHook', 'TeacherStudentValLoop'
 ]
