@@ -1,10 +1,12 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .channels_last_hook import ChannelsLastHook
 from .deferred_runtime_info_hook import DeferredRuntimeInfoHook
 from .distill_loss_warmup_hook import DistillLossWarmupHook
 from .nan_loss_hook import NaNLossHook
+from .resume_hook import ResumeHook
 from .teacher_eval_hook import TeacherEvalHook
 
 __all__ = [
-    'ChannelsLastHook', 'DeferredRuntimeInfoHook', 'DistillLossWarmupHook',
-    'NaNLossHook', 'TeacherEvalHook'
+    'AtomicCheckpointHook', 'ChannelsLastHook', 'DeferredRuntimeInfoHook',
+    'DistillLossWarmupHook', 'NaNLossHook', 'ResumeHook', 'TeacherEvalHook'
 ]
