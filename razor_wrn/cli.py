@@ -130,10 +130,24 @@ def default_work_dir(config_path: str) -> str:
 
 def build_runner(cfg: Config) -> Runner:
     """Build the Runner the config asks for (``runner_type``) or the default.
+
+    Raises:
+        UserError: a part of the config cannot be built (an unknown type, a
+            wrong or missing argument, a value its class rejects): mmengine
+            reports these as raw errors from deep inside its registry.
     """
-    if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
+    try:
+        if 'runner_type' in cfg:
+            return RUNNERS.build(cfg)
+        return Runner.from_cfg(cfg)
+    except (TypeError, ValueError, KeyError, AssertionError) as error:
+        # str(KeyError) quotes its message.
+        message = error.args[0] if isinstance(error, KeyError) and \
+            error.args else error
+        raise UserError(
+            f'The config cannot be built: {type(error).__name__}: '
+            f'{str(message).strip()}. Check the config and --cfg-options '
+            '(RAZOR_WRN_DEBUG=1 shows where it failed).') from error
 
 
 def run_cli(main: Callable[[Optional[Sequence[str]]], None],
