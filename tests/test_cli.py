@@ -337,7 +337,10 @@ def test_train_main_builds_and_trains_the_merged_config(
                                              'BF16AutocastOptimWrapper')
 
 
-def test_train_auto_scale_lr_without_a_base_batch_size(train_tool):
+def test_train_auto_scale_lr_without_a_base_batch_size(train_tool,
+                                                       tmp_path):
+    path = write(tmp_path / 'no_base.py',
+                 f'_base_ = [{CONFIG!r}]\nauto_scale_lr = None\n')
     with pytest.raises(UserError) as error:
         merged(train_tool, '--auto-scale-lr', '--cfg-options',
                'auto_scale_lr=None')
@@ -345,6 +348,11 @@ def test_train_auto_scale_lr_without_a_base_batch_size(train_tool):
         "--auto-scale-lr needs the batch size the config's lr is meant for: "
         'add auto_scale_lr = dict(base_batch_size=N) to the config, or pass '
         '--cfg-options auto_scale_lr.base_batch_size=N.')
+    # The fix it names works on a config without auto_scale_lr.
+    args = train_tool.parse_args([path, '--auto-scale-lr', '--cfg-options',
+                                  'auto_scale_lr.base_batch_size=64'])
+    cfg = train_tool.merge_args(load_config(path, args.cfg_options), args)
+    assert cfg.auto_scale_lr == dict(base_batch_size=64, enable=True)
 
 
 # ---------------------------------------------------- --cfg-options checks
@@ -363,6 +371,10 @@ def options(*argv):
     ('train_cfg.max_epoch', 'train_cfg.max_epochs'),
     ('train_dataloader.dataset.data_rot', 'train_dataloader.dataset.data_root'),
     ('optim_wrapper.optimizer.learning_rate', 'optim_wrapper.optimizer.lr'),
+    # Not an argument of WideResNet, nor of CheckpointHook (which takes
+    # **kwargs and would pass it to the first save).
+    ('model.backbone.widen_factr', 'model.backbone.widen_factor'),
+    ('default_hooks.checkpoint.sav_last', 'default_hooks.checkpoint.save_best'),
 ])
 def test_unknown_option_key_names_the_closest_key(key, closest):
     with pytest.raises(UserError) as error:
@@ -391,6 +403,17 @@ def test_option_keys_that_exist_runner_arguments_and_new_keys_merge(
     assert cfg.optim_wrapper.clip_grad == dict(max_norm=5)
     assert cfg.model.backbone.widen_factor == 1
     assert cfg.load_from == 'x.pth'
+    # Arguments of the registered class a type=... dict builds.
+    cfg = load_config(path, options('default_hooks.checkpoint.save_last=False',
+                                    'optim_wrapper.optimizer.nesterov=True'))
+    assert cfg.default_hooks.checkpoint.save_last is False
+    assert cfg.optim_wrapper.optimizer.nesterov is True
+    # A class outside the registries takes anything unlike its keys.
+    device = str(REPO / 'configs/vanilla/wrn16-w2_b128x1_cifar10_device.py')
+    assert load_config(device, options(
+        'train_dataloader.device=cpu')).train_dataloader.device == 'cpu'
+    with pytest.raises(UserError, match="did you mean 'train_dataloader.split"):
+        load_config(device, options('train_dataloader.splt=test'))
     with pytest.raises(UserError, match="'param_scheduler.1.milestones'"):
         load_config(path, options('param_scheduler.1.milestones=[1]'))
 
