@@ -6,10 +6,12 @@ it is built, and ``Runner.resume`` restores that state and the optimizer's
 lr from the checkpoint. A run resumed into a longer schedule (``max_epochs``
 3 instead of 1) or with a new lr therefore keeps the old schedule, silently.
 :func:`schedule_from_config` replays the current config's schedule from the
-start up to the checkpoint's epoch and iteration, on a stand-in optimizer
-with the same parameter groups, so any scheduler mmengine builds (warm-up,
-cosine, multi-step, chained) ends where the config says it should.
+start up to the checkpoint's epoch and iteration: copies of the schedulers
+just built from the config step a stand-in optimizer holding the same
+parameter groups, so any scheduler mmengine builds (warm-up, cosine,
+multi-step, chained) ends where the config says it should.
 """
+import copy
 import warnings
 from typing import List
 
@@ -24,16 +26,11 @@ _BOOKKEEPING = ('last_step', 'base_values', 'verbose')
 
 
 def _stand_in_optimizer(optimizer: torch.optim.Optimizer):
-    """An optimizer over one dummy tensor per group of ``optimizer``, its
-    groups holding the config's hyper-parameters before any scheduling
-    (``initial_lr`` etc. put back as ``lr``)."""
-    groups = []
-    for group in optimizer.param_groups:
-        copy = {k: v for k, v in group.items() if k != 'params'}
-        for key in [k for k in copy if k.startswith('initial_')]:
-            copy[key[len('initial_'):]] = copy.pop(key)
-        copy['params'] = [torch.zeros(1, requires_grad=True)]
-        groups.append(copy)
+    """An optimizer over one dummy tensor per group of ``optimizer``, with
+    the same hyper-parameters."""
+    groups = [dict({k: v for k, v in group.items() if k != 'params'},
+                   params=[torch.zeros(1, requires_grad=True)])
+              for group in optimizer.param_groups]
     # The schedulers only read and write param_groups: SGD holds any keys.
     return torch.optim.SGD(groups, lr=groups[0]['lr'])
 
@@ -44,8 +41,9 @@ def schedule_from_config(runner, checkpoint: dict) -> List[str]:
     ``meta['epoch']`` epochs and ``meta['iter']`` iterations.
 
     Args:
-        runner: A Runner whose optimizer wrapper and schedulers are built
-            from the current config (as in ``Runner.train`` before resuming).
+        runner: A Runner whose optimizer wrapper and schedulers were just
+            built from the current config and not stepped since (as in
+            ``Runner.train`` when it resumes).
         checkpoint: A checkpoint saved by mmengine's Runner (changed in
             place).
 
@@ -58,7 +56,6 @@ def schedule_from_config(runner, checkpoint: dict) -> List[str]:
             parameter groups than the config builds, or the run has several
             optimizers (not supported).
     """
-    scheduler_cfg = runner.cfg.get('param_scheduler')
     if isinstance(runner.param_schedulers, dict):
         raise CheckpointError(
             'Resuming a run with several optimizers is not supported: its '
@@ -73,8 +70,10 @@ def schedule_from_config(runner, checkpoint: dict) -> List[str]:
             'that trained it, or start a new run from its weights with '
             '--cfg-options load_from=CKPT.')
     stand_in = _stand_in_optimizer(optimizer)
-    schedulers = runner._build_param_scheduler(
-        scheduler_cfg, OptimWrapper(stand_in)) if scheduler_cfg else []
+    schedulers = copy.deepcopy(
+        runner.param_schedulers or [],
+        memo={id(runner.optim_wrapper): OptimWrapper(stand_in),
+              id(optimizer): stand_in})
     epoch, it = checkpoint['meta']['epoch'], checkpoint['meta']['iter']
     with warnings.catch_warnings():
         # The stand-in optimizer never steps; torch's order check warns.
