@@ -369,12 +369,14 @@ def options(*argv):
 @pytest.mark.parametrize('key, closest', [
     ('randomnes.seed', 'randomness.seed'),
     ('train_cfg.max_epoch', 'train_cfg.max_epochs'),
-    ('train_dataloader.dataset.data_rot', 'train_dataloader.dataset.data_root'),
+    ('train_dataloader.dataset.data_rot',
+     'train_dataloader.dataset.data_root'),
     ('optim_wrapper.optimizer.learning_rate', 'optim_wrapper.optimizer.lr'),
     # Not an argument of WideResNet, nor of CheckpointHook (which takes
     # **kwargs and would pass it to the first save).
     ('model.backbone.widen_factr', 'model.backbone.widen_factor'),
-    ('default_hooks.checkpoint.sav_last', 'default_hooks.checkpoint.save_best'),
+    ('default_hooks.checkpoint.sav_last',
+     'default_hooks.checkpoint.save_best'),
 ])
 def test_unknown_option_key_names_the_closest_key(key, closest):
     with pytest.raises(UserError) as error:
@@ -412,7 +414,8 @@ def test_option_keys_that_exist_runner_arguments_and_new_keys_merge(
     device = str(REPO / 'configs/vanilla/wrn16-w2_b128x1_cifar10_device.py')
     assert load_config(device, options(
         'train_dataloader.device=cpu')).train_dataloader.device == 'cpu'
-    with pytest.raises(UserError, match="did you mean 'train_dataloader.split"):
+    with pytest.raises(UserError,
+                       match="did you mean 'train_dataloader.split'"):
         load_config(device, options('train_dataloader.splt=test'))
     with pytest.raises(UserError, match="'param_scheduler.1.milestones'"):
         load_config(path, options('param_scheduler.1.milestones=[1]'))

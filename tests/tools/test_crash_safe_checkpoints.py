@@ -87,6 +87,7 @@ def test_sigkill_while_rewriting_the_newest_checkpoint(
     pointer = (work_dir / 'last_checkpoint').read_text()
     assert pointer == str(work_dir / 'epoch_1.pth')
     assert load_checkpoint_file(pointer)['meta']['epoch'] == 1
+    partial, = work_dir.glob('.epoch_1.pth.*.tmp')
 
     try:
         run_cli(tools['train'].main, [
@@ -99,3 +100,4 @@ def test_sigkill_while_rewriting_the_newest_checkpoint(
     assert 'WARNING' not in capsys.readouterr().err  # no fallback needed
     resumed = torch.load(work_dir / 'epoch_2.pth', weights_only=True)
     assert (resumed['meta']['epoch'], resumed['meta']['iter']) == (2, 4)
+    assert not partial.exists()  # the killed write's leftover is removed

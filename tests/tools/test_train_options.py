@@ -80,8 +80,8 @@ def test_kd_without_the_teacher_check_and_without_workers(
     assert code == 0, out.err
     assert (tmp_path / 'epoch_1.pth').is_file()
     log = next(tmp_path.glob('*/*.log')).read_text()
-    assert 'TeacherEvalHook' not in log and 'Teacher on the validation' not in (
-        log)
+    assert 'TeacherEvalHook' not in log
+    assert 'Teacher on the validation' not in log
 
 
 @pytest.mark.parametrize('argv, message', [

@@ -8,6 +8,7 @@ temporary file in the same folder, flushed and fsynced, then renamed over the
 old one (``os.replace`` is atomic on POSIX and Windows), and the pointer is
 updated the same way, only after its checkpoint is complete.
 """
+import glob
 import os
 import os.path as osp
 import tempfile
@@ -19,13 +20,16 @@ from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
 
+TMP_SUFFIX = '.tmp'
+
+
 def write_atomically(data: bytes, path: str) -> None:
     """Replace ``path`` by a file holding ``data``, so that ``path`` holds
     either its old or its new content whenever the process dies."""
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
-        dir=folder, prefix=f'.{osp.basename(path)}.', suffix='.tmp')
+        dir=folder, prefix=f'.{osp.basename(path)}.', suffix=TMP_SUFFIX)
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
@@ -72,6 +76,17 @@ class AtomicCheckpointHook(CheckpointHook):
         super().__init__(
             backend_args=backend_args or dict(backend='atomic_local'),
             **kwargs)
+
+    def before_train(self, runner) -> None:
+        super().before_train(runner)
+        if not is_main_process() or not isinstance(self.file_backend,
+                                                   AtomicLocalBackend):
+            return
+        # Temporary files of a process killed while writing.
+        for folder in {self.out_dir, runner.work_dir}:
+            for path in glob.glob(osp.join(glob.escape(folder),
+                                           f'.*{TMP_SUFFIX}')):
+                os.remove(path)
 
     def _save_checkpoint_with_step(self, runner, step: int,
                                    meta: dict) -> None:
