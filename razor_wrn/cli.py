@@ -111,6 +111,9 @@ def writable_dir(path: str, option: str) -> str:
     Raises:
         UserError: ``path`` cannot be created or written to.
     """
+    if osp.exists(path) and not osp.isdir(path):
+        raise UserError(f'{option} {path!r} is a file, not a folder: pass a '
+                        'folder you can write to.')
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as error:

@@ -476,3 +476,8 @@ def test_writable_dir(tmp_path):
     assert str(error.value) == (
         f"--work-dir {str(tmp_path / 'file' / 'run')!r} cannot be created "
         '(Not a directory): pass a folder you can write to.')
+    with pytest.raises(UserError) as error:
+        writable_dir(str(tmp_path / 'file'), '--out folder')
+    assert str(error.value) == (
+        f"--out folder {str(tmp_path / 'file')!r} is a file, not a folder: "
+        'pass a folder you can write to.')

@@ -186,5 +186,5 @@ def test_test_tool_unwritable_out_folder(trained, tools, tmp_path, capsys):
         str(tmp_path / 'wd'), '--out', str(out), '--cfg-options',
         *trained['options']], capsys)
     assert (code, err) == (
-        1, f"ERROR: --out folder {str(out.parent)!r} cannot be created (Not "
-        'a directory): pass a folder you can write to.\n')
+        1, f'ERROR: --out folder {str(out.parent)!r} is a file, not a '
+        'folder: pass a folder you can write to.\n')
