@@ -10,9 +10,11 @@ mmengine loads ``http(s)://`` checkpoints through ``torch.hub`` with
 ``weights_only=True`` and turn every failure into one readable
 :class:`CheckpointError`. Importing :mod:`razor_wrn` applies both.
 """
+import hashlib
 import os
 import os.path as osp
 import pickle
+import re
 import shlex
 from typing import Any, Dict, Optional
 from urllib.parse import urlparse
@@ -67,20 +69,63 @@ def allow_mmengine_checkpoint_objects() -> None:
     ])
 
 
+# torch.hub's convention: a file name ending in `-<first hex digits of its
+# sha256>.<ext>`, as in OpenMMLab's model zoo (8 digits). At least 8 are
+# required so that names like `wrn-40.pth` are not taken for a hash.
+HASH_SUFFIX = re.compile(r'-([a-f0-9]{8,64})\.[^.]+$')
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cache_path(url: str) -> str:
+    """Where :func:`_download` keeps ``url``: torch's hub cache, in a folder
+    named by a hash of the whole URL, so two URLs ending in the same file
+    name never share a cached file."""
+    from torch.hub import get_dir
+    key = hashlib.sha256(url.encode('utf-8')).hexdigest()[:16]
+    return osp.join(get_dir(), 'checkpoints', key,
+                    osp.basename(urlparse(url).path))
+
+
 def _download(url: str) -> str:
-    """Download ``url`` once into torch's hub cache; return the local path."""
-    from torch.hub import download_url_to_file, get_dir
-    cache_dir = osp.join(get_dir(), 'checkpoints')
-    os.makedirs(cache_dir, exist_ok=True)
-    cached = osp.join(cache_dir, osp.basename(urlparse(url).path))
-    if not osp.exists(cached):
-        try:
-            download_url_to_file(url, cached, progress=False)
-        except Exception as error:
+    """Download ``url`` once into torch's hub cache; return the local path.
+
+    When the file name carries a sha256 prefix (``name-<hash>.pth``), the
+    download is checked against it before it is cached.
+
+    Raises:
+        CheckpointError: the download failed or does not match its hash.
+    """
+    from torch.hub import download_url_to_file
+    cached = cache_path(url)
+    if osp.exists(cached):
+        return cached
+    os.makedirs(osp.dirname(cached), exist_ok=True)
+    partial = cached + '.partial'
+    try:
+        download_url_to_file(url, partial, progress=False)
+    except Exception as error:
+        raise CheckpointError(
+            f'Could not download checkpoint {url}: {error}. Check the '
+            'URL and your network, or download the file yourself and '
+            'pass its local path instead.') from error
+    expected = HASH_SUFFIX.search(osp.basename(cached))
+    if expected:
+        actual = _sha256(partial)
+        if not actual.startswith(expected.group(1)):
+            os.remove(partial)
             raise CheckpointError(
-                f'Could not download checkpoint {url}: {error}. Check the '
-                'URL and your network, or download the file yourself and '
-                'pass its local path instead.') from error
+                f'The file downloaded from {url} has sha256 {actual[:16]}..., '
+                f'but its name says it starts with {expected.group(1)}: the '
+                'download is corrupt or the URL is wrong. Try again, or '
+                'check the URL.')
+    os.replace(partial, cached)
     return cached
 
 
@@ -226,7 +271,22 @@ def load_weights_strictly(model: torch.nn.Module,
                           source: str) -> None:
     """``model.load_state_dict(state_dict, strict=True)``, failing with one
     message that lists the missing and unexpected keys and the shape
-    mismatches, and names the likely cause."""
+    mismatches, and names the likely cause.
+
+    Raises:
+        CheckpointError: ``state_dict`` does not fit ``model``; nothing is
+            loaded then.
+    """
+    check_weights_fit(model, state_dict, source)
+    model.load_state_dict(state_dict, strict=True)
+
+
+def check_weights_fit(model: torch.nn.Module,
+                      state_dict: Dict[str, torch.Tensor],
+                      source: str) -> None:
+    """Raise a :class:`CheckpointError` listing the missing and unexpected
+    keys and the shape mismatches unless ``state_dict`` fits ``model``
+    exactly."""
     expected = model.state_dict()
     missing = [k for k in expected if k not in state_dict]
     unexpected = [k for k in state_dict if k not in expected]
@@ -236,7 +296,6 @@ def load_weights_strictly(model: torch.nn.Module,
         if k in state_dict and state_dict[k].shape != v.shape
     ]
     if not (missing or unexpected or mismatched):
-        model.load_state_dict(state_dict, strict=True)
         return
 
     def listing(title, items):

@@ -7,11 +7,12 @@ import sys
 import traceback
 from typing import Callable, List, Optional, Sequence
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from .checkpoint import CheckpointError
+from .config_options import ConfigOptionAction, apply_config_options
 from .datasets import CIFARDataError
 from .engine.distributed import DistributedSetupError, init_distributed
 
@@ -32,8 +33,9 @@ def add_run_arguments(parser: argparse.ArgumentParser,
     """--cfg-options, --launcher and torch's --local-rank, as in every
     OpenMMLab tool."""
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help=f'override config settings, e.g. {example_option}')
+        '--cfg-options', nargs='+', action=ConfigOptionAction,
+        help=f'override config settings, e.g. {example_option}; a key the '
+        'config does not have is an error unless written +KEY=VALUE')
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
         help='job launcher')
@@ -51,7 +53,15 @@ def parse_run_args(parser: argparse.ArgumentParser,
 
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """Load an mmengine config with clear errors for a missing or broken
-    file, then merge ``--cfg-options``."""
+    file, then merge ``--cfg-options`` (each key checked against the config
+    first, see :func:`razor_wrn.config_options.apply_config_options`) and
+    make the settings mmengine would reject consistent.
+
+    Raises:
+        UserError: the file is missing or broken, defines no ``model``, or an
+            option names a key the config lacks or gives a value of the
+            wrong kind.
+    """
     if not osp.isfile(path):
         raise UserError(f'Config file not found: {path!r}.')
     try:
@@ -65,8 +75,57 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     if cfg.get('model') is None:
         raise UserError(f'Config {path!r} defines no `model`.')
     if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+        apply_config_options(cfg, cfg_options)
+    _make_consistent(cfg)
     return cfg
+
+
+# The default hook names mmengine's Runner.register_default_hooks accepts as
+# None (meaning: do not register it).
+MMENGINE_DEFAULT_HOOKS = ('runtime_info', 'timer', 'sampler_seed', 'logger',
+                          'param_scheduler', 'checkpoint')
+LOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def _make_consistent(cfg: Config) -> None:
+    """Settings that mean something clear but that mmengine or torch reject.
+
+    ``default_hooks.NAME=None`` disables a hook; mmengine asserts on None for
+    any name but its own defaults, so such an entry is removed instead.
+    Persistent workers need workers: with ``num_workers=0`` torch's
+    DataLoader raises, so ``persistent_workers`` follows ``num_workers``.
+    """
+    hooks = cfg.get('default_hooks')
+    if isinstance(hooks, dict):
+        for name in [name for name, hook in hooks.items()
+                     if hook is None and name not in MMENGINE_DEFAULT_HOOKS]:
+            hooks.pop(name)
+    for key in LOADER_KEYS:
+        loader = cfg.get(key)
+        if isinstance(loader, dict) and loader.get('persistent_workers') \
+                and not loader.get('num_workers', 0):
+            loader.persistent_workers = False
+
+
+def writable_dir(path: str, option: str) -> str:
+    """Create ``path`` if needed; return it.
+
+    Raises:
+        UserError: ``path`` cannot be created or written to.
+    """
+    if osp.exists(path) and not osp.isdir(path):
+        raise UserError(f'{option} {path!r} is a file, not a folder: pass a '
+                        'folder you can write to.')
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as error:
+        raise UserError(
+            f'{option} {path!r} cannot be created ({error.strerror}): pass a '
+            'folder you can write to.') from error
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UserError(f'{option} {path!r} is not writable: pass a folder '
+                        'you can write to.')
+    return path
 
 
 def default_work_dir(config_path: str) -> str:
@@ -76,11 +135,26 @@ def default_work_dir(config_path: str) -> str:
 
 def build_runner(cfg: Config) -> Runner:
     """Build the Runner the config asks for (``runner_type``) or the default,
-    after starting the process group of a multi-process run."""
+    after starting the process group of a multi-process run.
+
+    Raises:
+        UserError: a part of the config cannot be built (an unknown type, a
+            wrong or missing argument, a value its class rejects): mmengine
+            reports these as raw errors from deep inside its registry.
+    """
     init_distributed(cfg)
-    if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
+    try:
+        if 'runner_type' in cfg:
+            return RUNNERS.build(cfg)
+        return Runner.from_cfg(cfg)
+    except (TypeError, ValueError, KeyError, AssertionError) as error:
+        # str(KeyError) quotes its message.
+        message = error.args[0] if isinstance(error, KeyError) and \
+            error.args else error
+        raise UserError(
+            f'The config cannot be built: {type(error).__name__}: '
+            f'{str(message).strip()}. Check the config and --cfg-options '
+            '(RAZOR_WRN_DEBUG=1 shows where it failed).') from error
 
 
 def run_cli(main: Callable[[Optional[Sequence[str]]], None],

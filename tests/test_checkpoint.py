@@ -2,6 +2,7 @@
 run code are refused without running it, and every failure is one readable
 :class:`CheckpointError`."""
 import collections
+import hashlib
 import os
 import shlex
 import shutil
@@ -446,7 +447,7 @@ def hub_dir(tmp_path, monkeypatch):
         shutil.copyfile(served[url], dst)
 
     monkeypatch.setattr(torch.hub, 'download_url_to_file', fake_download)
-    return served, calls, tmp_path / 'hub' / 'checkpoints'
+    return served, calls, Path(safe.cache_path(URL))
 
 
 def test_http_checkpoint_is_downloaded_once_and_loaded_safely(
@@ -459,7 +460,9 @@ def test_http_checkpoint_is_downloaded_once_and_loaded_safely(
     assert CheckpointLoader._get_checkpoint_loader(URL) is safe._load_http
     assert_mmengine_checkpoint_equal(
         CheckpointLoader.load_checkpoint(URL, map_location='cpu'), saved)
-    assert calls == [(URL, str(cache / 'wrn.pth'))]
+    assert calls == [(URL, f'{cache}.partial')]
+    assert cache.parent.parent == tmp_path / 'hub' / 'checkpoints'
+    assert cache.name == 'wrn.pth'
     # The second load reads the cached file.
     assert_mmengine_checkpoint_equal(load_checkpoint_file(URL), saved)
     assert len(calls) == 1
@@ -473,7 +476,7 @@ def test_http_checkpoint_with_code_is_refused_and_not_run(tmp_path, hub_dir):
     with pytest.raises(CheckpointError) as error:
         CheckpointLoader.load_checkpoint(URL)
     assert str(error.value).startswith(
-        f"Refusing to load {str(cache / 'wrn.pth')!r}")
+        f'Refusing to load {str(cache)!r}')
     assert not marker.exists()
 
 
@@ -487,7 +490,7 @@ def test_http_download_failure(hub_dir):
         f'({URL}). Check the URL and your network, or download the file '
         'yourself and pass its local path instead.')
     assert isinstance(error.value.__cause__, OSError)
-    assert not (cache / 'wrn.pth').exists()
+    assert not cache.exists()
 
 
 def test_model_zoo_scheme_goes_through_the_safe_loader(
@@ -503,3 +506,40 @@ def test_model_zoo_scheme_goes_through_the_safe_loader(
             CheckpointLoader.load_checkpoint('torchvision://wrn')
     finally:
         assert not marker.exists()
+
+
+def test_same_file_name_at_two_urls_gives_two_checkpoints(tmp_path, hub_dir):
+    served, calls, cache = hub_dir
+    run_a = 'http://host/runA/teacher.pth'
+    run_b = 'http://host/runB/teacher.pth'
+    for url, value in ((run_a, 1.0), (run_b, 2.0)):
+        served[url] = tmp_path / f'{value}.pth'
+        torch.save({'w': torch.tensor(value)}, served[url])
+
+    assert load_checkpoint_file(run_a)['w'] == 1.0
+    assert load_checkpoint_file(run_b)['w'] == 2.0
+    assert load_checkpoint_file(run_a)['w'] == 1.0
+    assert [url for url, _ in calls] == [run_a, run_b]
+    assert safe.cache_path(run_a) != safe.cache_path(run_b)
+
+
+def test_hash_in_the_url_file_name_is_checked(tmp_path, hub_dir):
+    served, calls, cache = hub_dir
+    weights = tmp_path / 'weights.pth'
+    torch.save({'w': torch.ones(1)}, weights)
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    good = f'https://host/wrn_20221201-{digest[:8]}.pth'
+    bad = 'https://host/wrn_20221201-00000000.pth'
+    served[good] = served[bad] = weights
+
+    assert load_checkpoint_file(good)['w'] == 1.0
+    with pytest.raises(CheckpointError) as error:
+        load_checkpoint_file(bad)
+    assert str(error.value) == (
+        f'The file downloaded from {bad} has sha256 {digest[:16]}..., but '
+        'its name says it starts with 00000000: the download is corrupt or '
+        'the URL is wrong. Try again, or check the URL.')
+    assert not os.listdir(os.path.dirname(safe.cache_path(bad)))
+    # Names with a short number after a dash are no hash.
+    served['https://host/wrn-40.pth'] = weights
+    assert load_checkpoint_file('https://host/wrn-40.pth')['w'] == 1.0

@@ -6,11 +6,12 @@ import os.path as osp
 from pathlib import Path
 
 import pytest
+import torch
 
 import razor_wrn  # noqa: F401  (compat shim, registries)
 from razor_wrn import cli
 from razor_wrn.checkpoint import CheckpointError
-from razor_wrn.cli import UserError, load_config, run_cli
+from razor_wrn.cli import UserError, load_config, run_cli, writable_dir
 from razor_wrn.datasets import CIFARDataError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -202,17 +203,35 @@ def test_train_work_dir(train_tool, tmp_path):
                   'work_dir=runs/a').work_dir == 'runs/a'
 
 
-def test_train_resume_without_value_resumes_the_latest(train_tool):
-    cfg = merged(train_tool, '--cfg-options', 'load_from=teacher.pth',
-                 '--resume')
+def save_run_state(path: Path, epoch: int) -> None:
+    torch.save({'meta': {'epoch': epoch}, 'state_dict': {}}, path)
+
+
+def test_train_resume_without_value_resumes_the_latest(train_tool, tmp_path):
+    save_run_state(tmp_path / 'epoch_1.pth', 1)
+    save_run_state(tmp_path / 'epoch_2.pth', 2)
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_1.pth'))
+    cfg = merged(train_tool, '--work-dir', str(tmp_path), '--cfg-options',
+                 'load_from=teacher.pth', '--resume')
 
     assert cfg.resume is True
-    assert cfg.load_from is None
+    # The pointer decides, not the file names or their ages.
+    assert cfg.load_from == str(tmp_path / 'epoch_1.pth')
+
+
+def test_train_resume_without_value_in_an_empty_work_dir(train_tool,
+                                                         tmp_path):
+    with pytest.raises(CheckpointError) as error:
+        merged(train_tool, '--work-dir', str(tmp_path / 'new'), '--resume')
+    assert str(error.value) == (
+        f"--resume: nothing to resume in {str(tmp_path / 'new')!r} (no "
+        'checkpoint there). Train without --resume, pass --work-dir of the '
+        'run to resume, or --resume CKPT.')
 
 
 def test_train_resume_from_a_file(train_tool, tmp_path):
     checkpoint = tmp_path / 'epoch_3.pth'
-    checkpoint.write_bytes(b'')
+    save_run_state(checkpoint, 3)
     cfg = merged(train_tool, '--resume', str(checkpoint))
 
     assert cfg.resume is True
@@ -237,15 +256,23 @@ def test_train_resume_from_a_missing_file(train_tool, tmp_path):
         'checkpoint in the work dir.')
 
 
-def test_train_amp(train_tool):
+def test_train_amp_on_a_gpu(train_tool, monkeypatch):
+    monkeypatch.setattr(train_tool, 'get_device', lambda: 'cuda')
     cfg = merged(train_tool, '--amp')
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
     assert cfg.optim_wrapper.loss_scale == 'dynamic'
     assert cfg.optim_wrapper.optimizer.lr == 0.1
 
     cfg = merged(train_tool, '--amp', '--cfg-options',
-                 'optim_wrapper.loss_scale=512')
+                 '+optim_wrapper.loss_scale=512')
     assert cfg.optim_wrapper.loss_scale == 512
+
+
+def test_train_amp_on_a_cpu_is_bf16_autocast(train_tool, monkeypatch):
+    monkeypatch.setattr(train_tool, 'get_device', lambda: 'cpu')
+    cfg = merged(train_tool, '--amp')
+    assert cfg.optim_wrapper.type == 'BF16AutocastOptimWrapper'
+    assert 'loss_scale' not in cfg.optim_wrapper
 
 
 def test_train_no_validate_clears_every_val_part(train_tool):
@@ -306,4 +333,151 @@ def test_train_main_builds_and_trains_the_merged_config(
 
     assert len(trained) == 1
     assert trained[0].work_dir == str(tmp_path)
-    assert trained[0].optim_wrapper.type == 'AmpOptimWrapper'
+    assert trained[0].optim_wrapper.type in ('AmpOptimWrapper',
+                                             'BF16AutocastOptimWrapper')
+
+
+def test_train_auto_scale_lr_without_a_base_batch_size(train_tool,
+                                                       tmp_path):
+    path = write(tmp_path / 'no_base.py',
+                 f'_base_ = [{CONFIG!r}]\nauto_scale_lr = None\n')
+    with pytest.raises(UserError) as error:
+        merged(train_tool, '--auto-scale-lr', '--cfg-options',
+               'auto_scale_lr=None')
+    assert str(error.value) == (
+        "--auto-scale-lr needs the batch size the config's lr is meant for: "
+        'add auto_scale_lr = dict(base_batch_size=N) to the config, or pass '
+        '--cfg-options auto_scale_lr.base_batch_size=N.')
+    # The fix it names works on a config without auto_scale_lr.
+    args = train_tool.parse_args([path, '--auto-scale-lr', '--cfg-options',
+                                  'auto_scale_lr.base_batch_size=64'])
+    cfg = train_tool.merge_args(load_config(path, args.cfg_options), args)
+    assert cfg.auto_scale_lr == dict(base_batch_size=64, enable=True)
+
+
+# ---------------------------------------------------- --cfg-options checks
+KD_CONFIG = str(REPO / 'configs' / 'kd' / 'wrn40-2_to_wrn16-2.py')
+
+
+def options(*argv):
+    """--cfg-options as tools/train.py parses them."""
+    parser = __import__('argparse').ArgumentParser()
+    cli.add_run_arguments(parser, 'x=1')
+    return parser.parse_args(['--cfg-options', *argv]).cfg_options
+
+
+@pytest.mark.parametrize('key, closest', [
+    ('randomnes.seed', 'randomness.seed'),
+    ('train_cfg.max_epoch', 'train_cfg.max_epochs'),
+    ('train_dataloader.dataset.data_rot',
+     'train_dataloader.dataset.data_root'),
+    ('optim_wrapper.optimizer.learning_rate', 'optim_wrapper.optimizer.lr'),
+    # Not an argument of WideResNet, nor of CheckpointHook (which takes
+    # **kwargs and would pass it to the first save).
+    ('model.backbone.widen_factr', 'model.backbone.widen_factor'),
+    ('default_hooks.checkpoint.sav_last',
+     'default_hooks.checkpoint.save_best'),
+])
+def test_unknown_option_key_names_the_closest_key(key, closest):
+    with pytest.raises(UserError) as error:
+        load_config(CONFIG, options(f'{key}=0'))
+    assert str(error.value) == (
+        f"--cfg-options {key!r}: the config has no such key (did you mean "
+        f"{closest!r}?). To add a new key, write it as +{key}=VALUE.")
+
+
+def test_option_keys_that_exist_runner_arguments_and_new_keys_merge(
+        tmp_path):
+    path = write(tmp_path / 'listed.py',
+                 f"_base_ = [{CONFIG!r}]\n"
+                 "param_scheduler = [dict(type='MultiStepLR', "
+                 "milestones=[100, 150])]\n")
+    cfg = load_config(path, options(
+        'train_dataloader.dataset.data_root=my data/cifar',
+        'param_scheduler.0.milestones=[1,2]', 'randomness.seed=None',
+        'work_dir=runs/a', '+optim_wrapper.clip_grad.max_norm=5',
+        'model.backbone.widen_factor=1', 'load_from=x.pth'))
+
+    assert cfg.train_dataloader.dataset.data_root == 'my data/cifar'
+    assert cfg.param_scheduler[0].milestones == [1, 2]
+    assert cfg.randomness.seed is None
+    assert cfg.work_dir == 'runs/a'
+    assert cfg.optim_wrapper.clip_grad == dict(max_norm=5)
+    assert cfg.model.backbone.widen_factor == 1
+    assert cfg.load_from == 'x.pth'
+    # Arguments of the registered class a type=... dict builds.
+    cfg = load_config(path, options('default_hooks.checkpoint.save_last=False',
+                                    'optim_wrapper.optimizer.nesterov=True'))
+    assert cfg.default_hooks.checkpoint.save_last is False
+    assert cfg.optim_wrapper.optimizer.nesterov is True
+    # A class outside the registries takes anything unlike its keys.
+    device = str(REPO / 'configs/vanilla/wrn16-w2_b128x1_cifar10_device.py')
+    assert load_config(device, options(
+        'train_dataloader.device=cpu')).train_dataloader.device == 'cpu'
+    with pytest.raises(UserError,
+                       match="did you mean 'train_dataloader.split'"):
+        load_config(device, options('train_dataloader.splt=test'))
+    with pytest.raises(UserError, match="'param_scheduler.1.milestones'"):
+        load_config(path, options('param_scheduler.1.milestones=[1]'))
+
+
+def test_option_value_of_the_wrong_kind():
+    with pytest.raises(UserError) as error:
+        load_config(CONFIG, options('train_cfg.max_epochs=abc'))
+    assert str(error.value) == (
+        "--cfg-options train_cfg.max_epochs='abc': the config holds a number "
+        'there (200), not a string.')
+
+
+def test_option_value_with_a_comma_must_be_quoted():
+    with pytest.raises(UserError) as error:
+        load_config(CONFIG, options('train_dataloader.dataset.data_root=a,b'))
+    assert str(error.value).endswith(
+        'A value with a comma is read as a list: quote it, e.g. '
+        'train_dataloader.dataset.data_root="a,b".')
+    cfg = load_config(CONFIG, options(
+        'train_dataloader.dataset.data_root="runs/a,b c"',
+        'model.head.topk=1,5'))
+    assert cfg.train_dataloader.dataset.data_root == 'runs/a,b c'
+    assert cfg.model.head.topk == [1, 5]
+
+
+def test_option_without_a_value_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        options('train_cfg.max_epochs')
+    assert exit_info.value.code == 2
+    assert "--cfg-options 'train_cfg.max_epochs': write KEY=VALUE" in (
+        capsys.readouterr().err)
+
+
+def test_disabling_a_project_default_hook_removes_it():
+    cfg = load_config(KD_CONFIG, options('default_hooks.teacher_eval=None',
+                                         'default_hooks.checkpoint=None'))
+    assert 'teacher_eval' not in cfg.default_hooks
+    # mmengine's own default hooks are disabled by None itself.
+    assert cfg.default_hooks.checkpoint is None
+
+
+@pytest.mark.parametrize('workers, persistent', [(0, False), (2, True)])
+def test_persistent_workers_follow_num_workers(workers, persistent):
+    cfg = load_config(CONFIG, options(
+        f'train_dataloader.num_workers={workers}'))
+    assert cfg.train_dataloader.persistent_workers is persistent
+    assert cfg.val_dataloader.persistent_workers is True
+
+
+def test_writable_dir(tmp_path):
+    assert writable_dir(str(tmp_path / 'a b,c'), '--work-dir') == str(
+        tmp_path / 'a b,c')
+    assert (tmp_path / 'a b,c').is_dir()
+    (tmp_path / 'file').write_text('')
+    with pytest.raises(UserError) as error:
+        writable_dir(str(tmp_path / 'file' / 'run'), '--work-dir')
+    assert str(error.value) == (
+        f"--work-dir {str(tmp_path / 'file' / 'run')!r} cannot be created "
+        '(Not a directory): pass a folder you can write to.')
+    with pytest.raises(UserError) as error:
+        writable_dir(str(tmp_path / 'file'), '--out folder')
+    assert str(error.value) == (
+        f"--out folder {str(tmp_path / 'file')!r} is a file, not a folder: "
+        'pass a folder you can write to.')

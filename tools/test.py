@@ -20,7 +20,7 @@ from razor_wrn.checkpoint import (load_checkpoint_file,
                                   load_weights_strictly, state_dict_of)
 from razor_wrn.cli import (UserError, add_run_arguments, build_runner,
                            default_work_dir, load_config, parse_run_args,
-                           run_cli)
+                           run_cli, writable_dir)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -65,6 +65,9 @@ def main(argv: Optional[List[str]] = None) -> None:
         raise UserError(
             f'--out {args.out!r}: use a .json, .yaml or .pkl file name.')
 
+    writable_dir(cfg.work_dir, '--work-dir')
+    if args.out:
+        writable_dir(osp.dirname(osp.abspath(args.out)), '--out folder')
     checkpoint = load_checkpoint_file(args.checkpoint)
     runner = build_runner(cfg)
     model = runner.model.module if is_model_wrapper(

@@ -6,13 +6,18 @@
         [--launcher none|pytorch|slurm]
 """
 import argparse
+import logging
 import os.path as osp
 from typing import List, Optional
+
+from mmengine.device import get_device
+from mmengine.logging import print_log
 
 import razor_wrn  # noqa: F401  (compat shim, safe loading, registries)
 from razor_wrn.cli import (UserError, add_run_arguments, build_runner,
                            default_work_dir, load_config, parse_run_args,
-                           run_cli)
+                           run_cli, writable_dir)
+from razor_wrn.resume_checkpoint import resume_checkpoint
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -27,7 +32,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'latest checkpoint in the work dir')
     parser.add_argument(
         '--amp', action='store_true',
-        help='automatic mixed precision (fp16 autocast, fp32 weights)')
+        help='automatic mixed precision: fp16 autocast with loss scaling on '
+        'a GPU, bf16 autocast on a CPU (fp32 weights either way)')
     parser.add_argument(
         '--auto-scale-lr', action='store_true',
         help='scale the lr linearly with the actual total batch size')
@@ -52,30 +58,52 @@ def merge_args(cfg, args: argparse.Namespace):
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        use_amp(cfg)
     if args.tensorboard:
         cfg.visualizer.vis_backends.append(dict(type='TensorboardVisBackend'))
     if args.auto_scale_lr:
+        if not isinstance(cfg.get('auto_scale_lr'), dict) or \
+                'base_batch_size' not in cfg.auto_scale_lr:
+            raise UserError(
+                '--auto-scale-lr needs the batch size the config\'s lr is '
+                'meant for: add auto_scale_lr = dict(base_batch_size=N) to '
+                'the config, or pass --cfg-options '
+                'auto_scale_lr.base_batch_size=N.')
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
         cfg.resume = True
-        cfg.load_from = None
+        cfg.load_from = resume_checkpoint(cfg.work_dir, None)
     elif args.resume is not None:
-        if not args.resume.startswith(('http://', 'https://')) and \
-                not osp.isfile(args.resume):
-            raise UserError(
-                f'--resume checkpoint not found: {args.resume!r}. Pass an '
-                'existing checkpoint, or --resume without a value to resume '
-                'from the latest checkpoint in the work dir.')
         cfg.resume = True
         cfg.load_from = args.resume
+        if not args.resume.startswith(('http://', 'https://')):
+            if not osp.isfile(args.resume):
+                raise UserError(
+                    f'--resume checkpoint not found: {args.resume!r}. Pass '
+                    'an existing checkpoint, or --resume without a value to '
+                    'resume from the latest checkpoint in the work dir.')
+            cfg.load_from = resume_checkpoint(cfg.work_dir, args.resume)
     return cfg
+
+
+def use_amp(cfg) -> None:
+    """Mixed precision for ``--amp``: mmengine's AmpOptimWrapper (fp16 with
+    dynamic loss scaling) on an accelerator; on a CPU, where that wrapper
+    refuses to run, bf16 autocast (no loss scaling: bf16 has fp32's exponent
+    range)."""
+    if get_device() == 'cpu':
+        cfg.optim_wrapper.type = 'BF16AutocastOptimWrapper'
+        print_log('--amp without a GPU: bf16 autocast on the CPU.',
+                  logger='current', level=logging.INFO)
+    else:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     cfg = merge_args(load_config(args.config, args.cfg_options), args)
+    writable_dir(cfg.work_dir, '--work-dir')
     build_runner(cfg).train()
 
 

@@ -11,10 +11,14 @@ default_hooks = dict(
     # short epoch (small data) also shows its progress and ETA.
     log_interval=dict(type='LogIntervalHook', logs_per_epoch=10),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # Keep the newest three epochs plus the best top-1 checkpoint.
+    # Keep the newest three epochs plus the best top-1 checkpoint, each file
+    # (and last_checkpoint) written atomically: a kill never damages one.
     checkpoint=dict(
-        type='CheckpointHook', interval=1, max_keep_ckpts=3,
+        type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3,
         save_best='auto'),
+    # --resume: strict weights, no files of other work dirs, and the
+    # optimizer and schedule of the current config.
+    resume=dict(type='ResumeHook'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # Stop on a NaN/inf loss before anything is saved. Hooks that configs
     # add go here too (by name), so a config that adds one keeps the rest.

@@ -1,3 +1,3 @@
 """Training machinery; importing this registers it in mmengine's registries
-(hooks, loops, the Runner, the DDP wrapper)."""
-from . import distributed, hooks, loops, runner  # noqa: F401
+(hooks, loops, optimizer wrappers, the Runner, the DDP wrapper)."""
+from . import distributed, hooks, loops, optim_wrappers, runner  # noqa: F401

@@ -176,3 +176,15 @@ def test_mmrazor_backbone_checkpoint_gives_mmpretrain_accuracy(
                         '--cfg-options', *options, *TINY_WRN])
     assert json.loads(metrics_out.read_text())['accuracy/top1'] == \
         pytest.approx(reference_metrics['accuracy/top1'])
+
+
+def test_test_tool_unwritable_out_folder(trained, tools, tmp_path, capsys):
+    (tmp_path / 'file').write_text('')
+    out = tmp_path / 'file' / 'metrics.json'
+    code, err = _run(tools['test'], [
+        VANILLA, str(trained['work_dir'] / 'epoch_2.pth'), '--work-dir',
+        str(tmp_path / 'wd'), '--out', str(out), '--cfg-options',
+        *trained['options']], capsys)
+    assert (code, err) == (
+        1, f'ERROR: --out folder {str(out.parent)!r} is a file, not a '
+        'folder: pass a folder you can write to.\n')

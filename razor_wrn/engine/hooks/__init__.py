@@ -1,11 +1,14 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .channels_last_hook import ChannelsLastHook
 from .deferred_runtime_info_hook import DeferredRuntimeInfoHook
 from .distill_loss_warmup_hook import DistillLossWarmupHook
 from .log_interval_hook import LogIntervalHook
 from .nan_loss_hook import NaNLossHook
+from .resume_hook import ResumeHook
 from .teacher_eval_hook import TeacherEvalHook
 
 __all__ = [
-    'ChannelsLastHook', 'DeferredRuntimeInfoHook', 'DistillLossWarmupHook',
-    'LogIntervalHook', 'NaNLossHook', 'TeacherEvalHook'
+    'AtomicCheckpointHook', 'ChannelsLastHook', 'DeferredRuntimeInfoHook',
+    'DistillLossWarmupHook', 'LogIntervalHook', 'NaNLossHook', 'ResumeHook',
+    'TeacherEvalHook'
 ]

@@ -1,0 +1,109 @@
+"""Which checkpoint ``tools/train.py --resume`` resumes from.
+
+mmengine reads the work dir's ``last_checkpoint`` pointer and, without one,
+silently trains from scratch; a damaged pointer or newest checkpoint stops
+the run with a raw error. Here a missing checkpoint is one clear error, and
+a damaged pointer or checkpoint falls back to the newest readable checkpoint
+in the work dir, saying so.
+"""
+import glob
+import os.path as osp
+import sys
+from typing import List, Optional
+
+from .checkpoint import CheckpointError, load_checkpoint_file
+
+POINTER = 'last_checkpoint'
+
+
+def _readable(path: str) -> Optional[str]:
+    """None if ``path`` is a readable checkpoint, else why not."""
+    try:
+        checkpoint = load_checkpoint_file(path)
+    except CheckpointError as error:
+        return str(error)
+    if not isinstance(checkpoint, dict) or 'meta' not in checkpoint:
+        return f'{path!r} holds no training state (no meta entry)'
+    return None
+
+
+def _newest_readable(folder: str, skip: str = '') -> Optional[str]:
+    """The most recently written readable ``*.pth`` in ``folder``."""
+    candidates: List[str] = sorted(
+        glob.glob(osp.join(glob.escape(folder), '*.pth')), key=osp.getmtime,
+        reverse=True)
+    for path in candidates:
+        if osp.abspath(path) != osp.abspath(skip) and _readable(path) is None:
+            return path
+    return None
+
+
+def _fall_back(problem: str, folder: str, skip: str = '') -> str:
+    fallback = _newest_readable(folder, skip)
+    if fallback is None:
+        raise CheckpointError(
+            f'{problem}. No other readable checkpoint is in {folder!r}: '
+            'train without --resume to start again.')
+    # Before the Runner and its log exist: the tools' ERROR lines go to
+    # stderr too.
+    print(f'WARNING: {problem}. Resuming from the newest readable checkpoint '
+          f'{fallback!r} instead.', file=sys.stderr)
+    return fallback
+
+
+def _from_pointer(work_dir: str) -> str:
+    """The checkpoint the work dir's ``last_checkpoint`` names."""
+    pointer = osp.join(work_dir, POINTER)
+    if not osp.isfile(pointer):
+        if not glob.glob(osp.join(glob.escape(work_dir), '*.pth')):
+            raise CheckpointError(
+                f'--resume: nothing to resume in {work_dir!r} (no checkpoint '
+                'there). Train without --resume, pass --work-dir of the run '
+                'to resume, or --resume CKPT.')
+        return _fall_back(f'{pointer!r} is missing', work_dir)
+    with open(pointer, encoding='utf-8', errors='replace') as f:
+        named = f.read().strip()
+    if not named:
+        return _fall_back(f'{pointer!r} is empty', work_dir)
+    local = osp.join(work_dir, osp.basename(named))
+    if not osp.abspath(named).startswith(osp.abspath(work_dir) + osp.sep) \
+            and osp.isfile(local):
+        # A copied or moved work dir: its pointer still names the original
+        # folder, whose files this run must not depend on.
+        named = local
+    problem = _readable(named)
+    if problem is not None:
+        return _fall_back(f'{pointer!r} names a damaged checkpoint: '
+                          f'{problem}', work_dir, skip=named)
+    return named
+
+
+def resume_checkpoint(work_dir: str, requested: Optional[str]) -> str:
+    """The checkpoint to resume from: ``requested``, or with None the one
+    ``work_dir/last_checkpoint`` names, falling back to the newest readable
+    checkpoint in ``work_dir`` when that one is missing or damaged.
+
+    Args:
+        work_dir: The run's work dir.
+        requested: The checkpoint passed to ``--resume`` (a local path), or
+            None to resume the latest one in ``work_dir``.
+
+    Returns:
+        str: The path of a readable checkpoint.
+
+    Raises:
+        CheckpointError: nothing to resume in ``work_dir``, or ``requested``
+            is damaged (naming the newest readable checkpoint beside it as
+            the command to use instead).
+    """
+    if requested is None:
+        return _from_pointer(work_dir)
+    problem = _readable(requested)
+    if problem is None:
+        return requested
+    folder = osp.dirname(requested) or '.'
+    fallback = _newest_readable(folder, skip=requested)
+    hint = (f' The newest readable checkpoint beside it is {fallback!r}: '
+            f'resume with --resume {fallback}' if fallback else
+            f' No other readable checkpoint is in {folder!r}')
+    raise CheckpointError(f'--resume: {problem}.{hint}.')

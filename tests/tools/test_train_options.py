@@ -1,0 +1,119 @@
+"""tools/train.py options that used to end in a raw traceback: --amp on a
+CPU, documented --cfg-options, and user errors stopped before a run starts."""
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from razor_wrn.cli import run_cli
+from razor_wrn.engine import BF16AutocastOptimWrapper
+
+VANILLA = 'configs/vanilla/wrn16-w2_b128x1_cifar10.py'
+KD = 'configs/kd/wrn40-2_to_wrn16-2.py'
+TINY_WRN = ['model.backbone.depth=10', 'model.backbone.widen_factor=1',
+            'model.head.in_channels=64']
+
+
+def _run(tool, argv, capsys):
+    try:
+        run_cli(tool.main, argv)
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code
+    return code, capsys.readouterr()
+
+
+def test_bf16_autocast_optim_wrapper_casts_the_forward_only():
+    model = nn.Linear(4, 2)
+    wrapper = BF16AutocastOptimWrapper(
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+    with wrapper.optim_context(model):
+        out = model(torch.ones(3, 4))
+    assert out.dtype == torch.bfloat16
+    wrapper.update_params(out.float().sum())
+    assert model.weight.dtype == torch.float32
+    assert model(torch.ones(1, 4)).dtype == torch.float32
+
+
+def test_amp_on_a_cpu_trains_with_a_finite_loss(
+        tools, tmp_path, make_tiny_cifar10, data_options, capsys,
+        monkeypatch):
+    monkeypatch.setattr(tools['train'], 'get_device', lambda: 'cpu')
+    data = make_tiny_cifar10(per_class_train=2, per_class_test=1)
+    code, out = _run(tools['train'], [
+        VANILLA, '--amp', '--no-validate', '--work-dir', str(tmp_path),
+        '--cfg-options', 'train_cfg.max_epochs=1', *data_options(data, 20),
+        *TINY_WRN], capsys)
+    assert code == 0, out.err
+    scalars = next(tmp_path.glob('*/vis_data/scalars.json'))
+    losses = [json.loads(line)['loss']
+              for line in scalars.read_text().splitlines()]
+    assert len(losses) == 1 and math.isfinite(losses[0])
+    weights = torch.load(tmp_path / 'epoch_1.pth',
+                         weights_only=True)['state_dict']
+    assert weights['backbone.conv1.weight'].dtype == torch.float32
+
+
+def test_kd_without_the_teacher_check_and_without_workers(
+        tools, tmp_path, make_tiny_cifar10, capsys):
+    """README: `default_hooks.teacher_eval=None` disables the teacher check,
+    `train_dataloader.num_workers=0` suits small machines. The config's
+    loaders keep persistent_workers=True."""
+    data = make_tiny_cifar10(per_class_train=2, per_class_test=1)
+    tiny = []
+    for net in ('architecture', 'teacher'):
+        tiny += [f'model.{net}.backbone.depth=10',
+                 f'model.{net}.backbone.widen_factor=1',
+                 f'model.{net}.head.in_channels=64']
+    loaders = []
+    for loader in ('train', 'val', 'test'):
+        loaders += [f'{loader}_dataloader.dataset.data_root={data}',
+                    f'{loader}_dataloader.batch_size=10',
+                    f'{loader}_dataloader.num_workers=0']
+    code, out = _run(tools['train'], [
+        KD, '--work-dir', str(tmp_path), '--cfg-options',
+        'train_cfg.max_epochs=1', 'model.teacher_ckpt=None',
+        'default_hooks.teacher_eval=None', *tiny, *loaders], capsys)
+    assert code == 0, out.err
+    assert (tmp_path / 'epoch_1.pth').is_file()
+    log = next(tmp_path.glob('*/*.log')).read_text()
+    assert 'TeacherEvalHook' not in log
+    assert 'Teacher on the validation' not in log
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['--cfg-options', 'randomnes.seed=0'],
+     "ERROR: --cfg-options 'randomnes.seed': the config has no such key (did "
+     "you mean 'randomness.seed'?). To add a new key, write it as "
+     '+randomnes.seed=VALUE.\n'),
+    (['--cfg-options', 'train_cfg.max_epochs=abc'],
+     "ERROR: --cfg-options train_cfg.max_epochs='abc': the config holds a "
+     'number there (200), not a string.\n'),
+    (['--cfg-options', 'model.backbone.type=NoSuchNet'],
+     'ERROR: The config cannot be built: KeyError: NoSuchNet is not in the '
+     'mmpretrain::model registry. Please check whether the value of '
+     '`NoSuchNet` is correct or it was registered as expected. More details '
+     'can be found at https://mmengine.readthedocs.io/en/latest/'
+     'advanced_tutorials/config.html#import-the-custom-module. Check the '
+     'config and --cfg-options (RAZOR_WRN_DEBUG=1 shows where it failed).\n'),
+], ids=['typo', 'value-kind', 'unknown-type'])
+def test_config_mistakes_stop_before_anything_is_written(
+        tools, tmp_path, argv, message, capsys):
+    work_dir = tmp_path / 'run'
+    code, out = _run(tools['train'], [VANILLA, '--work-dir', str(work_dir),
+                                      *argv], capsys)
+    assert (code, out.err) == (1, message)
+    assert not list(work_dir.glob('**/*.pth'))
+
+
+def test_unwritable_work_dir(tools, tmp_path, capsys):
+    (tmp_path / 'file').write_text('')
+    work_dir = tmp_path / 'file' / 'run'
+    code, out = _run(tools['train'], [VANILLA, '--work-dir', str(work_dir)],
+                     capsys)
+    assert (code, out.err) == (
+        1, f'ERROR: --work-dir {str(work_dir)!r} cannot be created (Not a '
+        'directory): pass a folder you can write to.\n')
