@@ -23,13 +23,14 @@ The run-side checks need the train loader; ``TeacherBankHook`` (in
 ``configs/_base_/kd_runtime.py``'s default hooks) calls :meth:`attach`
 before training.
 """
+import os
 import os.path as osp
 import shutil
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
-from mmengine.dist import barrier, is_main_process
+from mmengine.dist import barrier, get_world_size, is_main_process
 from mmengine.structures import BaseDataElement
 
 from ...cli import UserError
@@ -214,7 +215,18 @@ class TeacherBank:
                 f'{self.file.filled.size} views, {self.file.header["dtype"]}')
 
     def _open_fill(self, expected: Dict, work_dir: str) -> TeacherBankFile:
-        """The work dir's bank: resumed, copied from ``path``, or new."""
+        """The work dir's bank: resumed, copied from ``path``, or new.
+
+        Every rank writes the views it computes into the same memory-mapped
+        file; ranks of one machine share its page cache, ranks on several
+        machines would overwrite each other's pages, so that is refused.
+        """
+        world_size = get_world_size()
+        if int(os.environ.get('LOCAL_WORLD_SIZE', world_size)) < world_size:
+            raise TeacherBankError(
+                "model.teacher_bank.mode='fill' needs every rank on one "
+                'machine (they share one memory-mapped file). Build the bank '
+                "with tools/build_teacher_bank.py and use mode='read'.")
         own = osp.join(work_dir, 'teacher_bank')
         if is_main_process() and not osp.isdir(own):
             if self.path and osp.isfile(osp.join(self.path, 'header.json')):

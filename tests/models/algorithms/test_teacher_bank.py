@@ -136,8 +136,9 @@ def test_fp16_bank_and_an_interrupted_build_resumes(setup, capsys):
 
 def test_kd_from_the_bank_follows_the_online_run(setup, tools, tmp_path):
     common = ['--no-validate', '--cfg-options', *setup['options'],
-              'train_cfg.max_epochs=10', 'default_hooks.checkpoint.interval=10',
-              'randomness.seed=0', 'randomness.deterministic=True']
+              'train_cfg.max_epochs=10',
+              'default_hooks.checkpoint.interval=10', 'randomness.seed=0',
+              'randomness.deterministic=True']
     runs = {}
     for name, extra in (('online', []), ('bank', [
             f'model.teacher_bank.path={setup["bank"]}',
@@ -181,6 +182,23 @@ def test_fill_mode_stores_what_it_computes_and_resumes(setup, tools,
     log = sorted(tmp_path.glob('*/*.log'))[-1].read_text()
     # The resumed run starts from the saved bank: it computes only new views.
     assert f'teacher ran on {added - first} of 10 training views' in log
+
+
+def test_the_device_loader_reads_the_same_bank(setup, tmp_path):
+    from razor_wrn.datasets.device_cifar import DeviceCIFAR10Loader
+    cfg = kd_cfg(setup['options'])
+    algorithm = MODELS.build(cfg.model).train()
+    loader = DeviceCIFAR10Loader(cfg.train_dataloader.dataset.data_root,
+                                 batch_size=4, device='cpu', seed=3)
+    bank = TeacherBank(path=setup['bank'])
+    bank.attach(algorithm, loader, str(tmp_path))
+    data = algorithm.data_preprocessor(next(iter(loader)), True)
+    bank.record(algorithm, data['inputs'], data['data_samples'])
+    recorder = algorithm.distiller.teacher_recorders.get_recorder('logits')
+    with torch.no_grad():
+        online = algorithm.teacher(data['inputs'], mode='tensor')
+    torch.testing.assert_close(recorder.data_buffer[0], online, atol=1e-5,
+                               rtol=0)
 
 
 def attach(setup, tmp_path, options=(), edit: Callable = lambda cfg: None,
