@@ -187,19 +187,7 @@ class TeacherBank:
         if self.mode == 'fill':
             self.file = self._open_fill(expected, work_dir)
         else:
-            try:
-                self.file = TeacherBankFile(self.path)
-            except (FileNotFoundError, ValueError) as error:
-                raise TeacherBankError(f'model.teacher_bank: {error}') \
-                    from None
-        mismatches = self.file.mismatches(expected)
-        if mismatches:
-            shown = '; '.join(f'{key}: bank {bank!r}, run {run!r}'
-                              for key, (bank, run) in mismatches.items())
-            raise TeacherBankError(
-                f'Teacher bank {self.file.path!r} was not built for this run '
-                f'({shown}). Rebuild it with tools/build_teacher_bank.py for '
-                "this config and teacher, or use mode='fill' with a new path.")
+            self.file = self._open(self.path, expected)
         filled = int(self.file.filled.sum())
         if self.mode == 'read':
             if filled < self.file.filled.size:
@@ -213,6 +201,24 @@ class TeacherBank:
                     np.array(self.file.logits)).to(device)
         return (f'Teacher bank {self.file.path} ({self.mode}): {filled} of '
                 f'{self.file.filled.size} views, {self.file.header["dtype"]}')
+
+    @staticmethod
+    def _open(path: str, expected: Dict,
+              writable: bool = False) -> TeacherBankFile:
+        """Open the bank at ``path`` if it was built for this run."""
+        try:
+            bank = TeacherBankFile(path, writable)
+        except (FileNotFoundError, ValueError) as error:
+            raise TeacherBankError(f'model.teacher_bank: {error}') from None
+        mismatches = bank.mismatches(expected)
+        if mismatches:
+            shown = '; '.join(f'{key}: bank {theirs!r}, run {ours!r}'
+                              for key, (theirs, ours) in mismatches.items())
+            raise TeacherBankError(
+                f'Teacher bank {path!r} was not built for this run '
+                f'({shown}). Rebuild it with tools/build_teacher_bank.py for '
+                "this config and teacher, or use mode='fill' with a new path.")
+        return bank
 
     def _open_fill(self, expected: Dict, work_dir: str) -> TeacherBankFile:
         """The work dir's bank: resumed, copied from ``path``, or new.
@@ -230,11 +236,12 @@ class TeacherBank:
         own = osp.join(work_dir, 'teacher_bank')
         if is_main_process() and not osp.isdir(own):
             if self.path and osp.isfile(osp.join(self.path, 'header.json')):
+                self._open(self.path, expected)  # checked before the copy
                 shutil.copytree(self.path, own)
             else:
                 TeacherBankFile.create(own, dict(expected, dtype='float32'))
         barrier()
-        return TeacherBankFile(own, writable=True)
+        return self._open(own, expected, writable=True)
 
     def record(self, algorithm, batch_inputs: torch.Tensor,
                data_samples: List[BaseDataElement]) -> None:
@@ -246,6 +253,10 @@ class TeacherBank:
             batch_inputs (torch.Tensor): ``(B, C, H, W)`` preprocessed
                 inputs, used only for the views fill mode computes.
             data_samples (list): ``B`` samples with view metainfo.
+
+        Raises:
+            TeacherBankError: the bank was not attached (no
+                ``TeacherBankHook``) or the samples do not name their views.
         """
         if self.file is None:
             raise TeacherBankError(

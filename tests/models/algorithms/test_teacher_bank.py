@@ -190,8 +190,10 @@ def test_the_device_loader_reads_the_same_bank(setup, tmp_path):
     algorithm = MODELS.build(cfg.model).train()
     loader = DeviceCIFAR10Loader(cfg.train_dataloader.dataset.data_root,
                                  batch_size=4, device='cpu', seed=3)
-    bank = TeacherBank(path=setup['bank'])
+    # Gathered from the memory-mapped file (the KD run above: from memory).
+    bank = TeacherBank(path=setup['bank'], memmap=True)
     bank.attach(algorithm, loader, str(tmp_path))
+    assert bank.logits is None
     data = algorithm.data_preprocessor(next(iter(loader)), True)
     bank.record(algorithm, data['inputs'], data['data_samples'])
     recorder = algorithm.distiller.teacher_recorders.get_recorder('logits')
