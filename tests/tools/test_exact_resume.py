@@ -96,8 +96,8 @@ def test_sigkill_mid_epoch_resumes_exactly(config, data, data_options, tools,
         f'_base_ = [{str(REPO / config)!r}]\n'
         "custom_imports = dict(imports=['razor_wrn', 'sigkill_hook'], "
         'allow_failed_imports=False)\n'
-        "custom_hooks = [dict(type='NaNLossHook'), "
-        "dict(type='SigkillHook', at_iter=3)]\n")
+        "default_hooks = dict(sigkill=dict(type='SigkillHook', "
+        'at_iter=3))\n')
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(REPO), str(REPO / 'tests' / 'tools')]))
     opts = options(config, data, data_options, 2)
