@@ -6,4 +6,7 @@
 _base_ = ['./schedules/cifar10_bs128.py', './default_runtime.py']
 default_scope = 'mmrazor'
 val_cfg = dict(type='TeacherStudentValLoop')
-default_hooks = dict(teacher_eval=dict(type='TeacherEvalHook'))
+# teacher_bank: checks and opens model.teacher_bank when one is set.
+default_hooks = dict(
+    teacher_eval=dict(type='TeacherEvalHook'),
+    teacher_bank=dict(type='TeacherBankHook'))

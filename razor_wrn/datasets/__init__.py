@@ -1,9 +1,14 @@
-"""Datasets; importing this registers them in mmpretrain's ``DATASETS``."""
+"""Datasets, the seeded sampler and transform; importing this registers
+them (mmpretrain's ``DATASETS`` and ``TRANSFORMS``, mmengine's
+``DATA_SAMPLERS``)."""
 from .cifar import CIFARChecksumWarning, CIFARDataError, LenientCIFARMixin
 from .cifar10 import LenientCIFAR10
 from .cifar100 import LenientCIFAR100
+from .seeded_sampler import EpochSeededSampler, SeededIndex
+from .transforms import SeededRandomCropFlip
 
 __all__ = [
-    'CIFARChecksumWarning', 'CIFARDataError', 'LenientCIFARMixin',
-    'LenientCIFAR10', 'LenientCIFAR100'
+    'CIFARChecksumWarning', 'CIFARDataError', 'EpochSeededSampler',
+    'LenientCIFAR10', 'LenientCIFAR100', 'LenientCIFARMixin', 'SeededIndex',
+    'SeededRandomCropFlip'
 ]

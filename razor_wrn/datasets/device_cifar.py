@@ -183,9 +183,11 @@ class DeviceTensorLoader:
     Each batch is ``dict(inputs=uint8 (B, C, H, W) on device,
     data_samples=[DataSample with gt_label (1,) on device, ...])``, the input
     mmpretrain's ``ClsDataPreprocessor`` (and so an ``ImageClassifier`` or an
-    mmrazor algorithm using the student's preprocessor) takes. Samples carry
-    only ``gt_label``: no metainfo, which nothing in classification reads and
-    which would double the per-batch Python cost.
+    mmrazor algorithm using the student's preprocessor) takes. Each sample's
+    metainfo names its view as the standard pipeline's
+    ``SeededRandomCropFlip`` does: ``sample_idx`` (int), ``crop_offset``
+    ``(oy, ox)`` in padded coordinates and ``flip`` (bool), so a
+    teacher-output bank can look the view up.
 
     Args:
         images (torch.Tensor): uint8 ``(N, C, H, W)`` split, RGB.
@@ -243,6 +245,12 @@ class DeviceTensorLoader:
 
     def __iter__(self) -> Iterator[Dict]:
         indices, offsets, flips = self.sampler.draw()
+        # The view metadata is read from the CPU draws, never from the device.
+        views = [
+            dict(sample_idx=index, crop_offset=tuple(offset), flip=flip)
+            for index, offset, flip in zip(indices.tolist(), offsets.tolist(),
+                                           flips.tolist())
+        ]
         # One transfer per epoch, so batches need no host-device traffic.
         indices = indices.to(self.device)
         offsets = offsets.to(self.device)
@@ -250,18 +258,19 @@ class DeviceTensorLoader:
         for batch in range(len(self)):
             part = slice(batch * self.batch_size,
                          (batch + 1) * self.batch_size)
-            yield self._make_batch(indices[part], offsets[part], flips[part])
+            yield self._make_batch(indices[part], offsets[part], flips[part],
+                                   views[part])
 
     def _make_batch(self, indices: torch.Tensor, offsets: torch.Tensor,
-                    flips: torch.Tensor) -> Dict:
+                    flips: torch.Tensor, views: List[Dict]) -> Dict:
         inputs = self.images[indices]
         if self.augment:
             inputs = crop_flip(inputs, offsets, flips, self.padding)
         # split(1) gives (1,) views: format_label keeps them as they are,
         # where a 0-d tensor would cost a device sync in ``.item()``.
         data_samples: List[DataSample] = [
-            DataSample().set_gt_label(label)
-            for label in self.labels[indices].split(1)
+            DataSample(metainfo=view).set_gt_label(label)
+            for view, label in zip(views, self.labels[indices].split(1))
         ]
         return dict(inputs=inputs, data_samples=data_samples)
 

@@ -5,10 +5,15 @@ dataset_type = 'LenientCIFAR10'
 data_root = 'data/cifar10'
 # Normalisation lives in the model's data_preprocessor
 # (configs/_base_/models/wrn_cifar10.py).
+# RandomCrop(32, padding=4) + RandomFlip(0.5) with the draws taken from
+# (seed, epoch, sample index) (the sampler below carries seed and epoch to
+# the workers), so resumed runs are exact; each sample records its view.
 train_pipeline = [
-    dict(type='RandomCrop', crop_size=32, padding=4),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
+    dict(type='SeededRandomCropFlip', crop_size=32, padding=4,
+         flip_prob=0.5),
+    dict(type='PackInputs',
+         meta_keys=('sample_idx', 'img_shape', 'crop_offset', 'flip',
+                    'flip_direction')),
 ]
 test_pipeline = [dict(type='PackInputs')]
 # Workers hand over one stacked uint8 batch instead of mmengine's default
@@ -29,7 +34,7 @@ train_dataloader = dict(
         split='train',
         download=True,
         pipeline=train_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='EpochSeededSampler', shuffle=True),
 )
 val_dataloader = dict(
     batch_size=16,

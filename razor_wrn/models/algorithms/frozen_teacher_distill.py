@@ -11,6 +11,7 @@ from mmrazor.registry import MODELS
 from ...checkpoint import (load_checkpoint_file, load_weights_strictly,
                            state_dict_of)
 from .connector_channels import fill_connector_channels
+from .teacher_bank import TeacherBank, check_logit_only
 
 
 @MODELS.register_module()
@@ -44,6 +45,9 @@ class FrozenTeacherDistill(SingleTeacherDistill):
         teacher_ckpt: Checkpoint of the teacher; None keeps its init weights.
         calculate_student_loss: Add the student's own task loss.
         dry_run_shape: (C, H, W) of the check-forward images; None skips it.
+        teacher_bank: ``dict(path=BANK, mode='read'|'fill')`` to take the
+            teacher's logits from a bank (see ``teacher_bank.py``); None
+            runs the teacher.
         data_preprocessor: Defaults to the student's.
         init_cfg: Weight init config of the algorithm.
     """
@@ -55,6 +59,7 @@ class FrozenTeacherDistill(SingleTeacherDistill):
                  teacher_ckpt: Optional[str] = None,
                  calculate_student_loss: bool = True,
                  dry_run_shape: Optional[Tuple[int, int, int]] = (3, 32, 32),
+                 teacher_bank: Optional[Dict] = None,
                  data_preprocessor: Optional[Union[Dict, torch.nn.Module]] = None,
                  init_cfg: Optional[Dict] = None) -> None:
         if isinstance(architecture, dict):
@@ -91,8 +96,13 @@ class FrozenTeacherDistill(SingleTeacherDistill):
                                   f'{teacher_ckpt} (model.teacher_ckpt)')
         if hasattr(self.distiller, 'init_ofd_connectors'):
             self.distiller.init_ofd_connectors(self.teacher)
+        # Set after the shape check, which must run the real teacher.
+        self.teacher_bank = None
         if dry_run_shape is not None:
             self._check_shapes(dry_run_shape)
+        if teacher_bank is not None:
+            check_logit_only(self.distiller)
+            self.teacher_bank = TeacherBank(**teacher_bank)
 
     def _check_shapes(self, image_shape: Tuple[int, int, int]) -> None:
         """Run teacher, student and every distill loss once on two zero
@@ -138,7 +148,9 @@ class FrozenTeacherDistill(SingleTeacherDistill):
         The teacher runs first, without gradients (in eval mode, see
         :meth:`train`), filling the teacher recorders; then the student
         computes its own loss, filling the student recorders; then the
-        distiller computes each term from the recorded features.
+        distiller computes each term from the recorded features. With a
+        teacher bank the teacher's logits are gathered from the bank for the
+        batch's views instead of a teacher pass.
 
         Args:
             batch_inputs: Preprocessed images ``(N, C, H, W)``.
@@ -151,11 +163,14 @@ class FrozenTeacherDistill(SingleTeacherDistill):
             distiller's ``loss_*`` terms, each weighted by its loss module
             (absent once ``distillation_stopped``). mmengine sums them.
         """
-        # Deliveries record in the teacher pass and replay in the student's.
-        self.distiller.set_deliveries_override(False)
-        with self.distiller.teacher_recorders, self.distiller.deliveries, \
-                torch.no_grad():
-            self.teacher(batch_inputs, data_samples, mode='tensor')
+        if self.teacher_bank is not None:
+            self.teacher_bank.record(self, batch_inputs, data_samples)
+        else:
+            # Deliveries record in the teacher pass, replay in the student's.
+            self.distiller.set_deliveries_override(False)
+            with self.distiller.teacher_recorders, \
+                    self.distiller.deliveries, torch.no_grad():
+                self.teacher(batch_inputs, data_samples, mode='tensor')
         self.distiller.set_deliveries_override(True)
         with self.distiller.student_recorders, self.distiller.deliveries:
             student_losses = self.student(
