@@ -129,7 +129,9 @@ def prepare_config(cfg: Config, args: argparse.Namespace, work_dir: str,
             target.data_root = data_root
             if 'download' in target:
                 target.download = False
-    if 'teacher_ckpt' in cfg.model:
+    # A teacher bank checks its header against the loaded teacher, so a run
+    # with a bank keeps the teacher checkpoint it was built from.
+    if 'teacher_ckpt' in cfg.model and not cfg.model.get('teacher_bank'):
         cfg.model.teacher_ckpt = None
     # Removed, not set to None: mmengine 0.10.7 asserts on None for any
     # hook name but its own defaults.
