@@ -22,5 +22,13 @@ rows = [
          teacher=teacher),
     # Its 20-epoch loss warm-up would span the whole short run.
     dict(name='DKD', config='configs/kd/dkd_wrn40-2_to_wrn16-2.py',
-         teacher=teacher, short_options=['custom_hooks.1.warmup_epochs=1']),
+         teacher=teacher,
+         short_options=['default_hooks.dkd_warmup.warmup_epochs=1']),
+    dict(name='CRD', config='configs/kd/crd_wrn40-2_to_wrn16-2.py',
+         teacher=teacher,
+         # One memory-bank row per training image of the short budget.
+         short_options=[
+             'model.distiller.distill_losses.loss_crd.num_samples=3000']),
+    dict(name='DIST', config='configs/kd/dist_wrn40-2_to_wrn16-2.py',
+         teacher=teacher),
 ]

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from razor_wrn.cli import run_cli
-from razor_wrn.engine import BF16AutocastOptimWrapper
+from razor_wrn.engine.optim_wrappers import BF16AutocastOptimWrapper
 
 VANILLA = 'configs/vanilla/wrn16-w2_b128x1_cifar10.py'
 KD = 'configs/kd/wrn40-2_to_wrn16-2.py'
