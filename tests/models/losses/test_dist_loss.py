@@ -6,7 +6,7 @@ import torch
 import razor_wrn  # noqa: F401  (compat shim before mmrazor)
 from mmrazor.models.losses import DISTLoss
 from mmrazor.registry import MODELS
-from razor_wrn.models.losses import DISTKDLoss, dist_loss
+from razor_wrn.models.losses import dist_loss
 
 # 3 images x 4 classes: N != C, so swapping the two terms changes the value.
 STUDENT = [[1.0, 2.0, 0.5, -1.0], [0.0, -1.0, 3.0, 0.5],
@@ -44,13 +44,6 @@ def test_matches_hand_formula_and_mmrazor(beta, gamma, temperature):
                       tau=temperature, loss_weight=0.5)
     torch.testing.assert_close(module(s, t), theirs(s, t))
     assert module(s, t).item() == pytest.approx(0.5 * expected, rel=1e-5)
-
-
-def test_gradient_reaches_the_student_only():
-    s = torch.tensor(STUDENT, requires_grad=True)
-    t = torch.tensor(TEACHER, requires_grad=True)
-    DISTKDLoss(2.0, 2.0, 4.0)(s, t).backward()
-    assert s.grad.abs().sum() > 0 and t.grad is None
 
 
 def test_bad_shapes_are_refused():
