@@ -33,9 +33,9 @@ model_wrapper_cfg = dict(type='TrainableDDP')
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    # No backend: NCCL where CUDA is available, gloo otherwise
-    # (razor_wrn.engine.distributed); set `backend` to choose.
-    dist_cfg=dict(),
+    # backend None: NCCL where CUDA is available, gloo otherwise
+    # (razor_wrn.engine.distributed); set 'nccl' or 'gloo' to choose.
+    dist_cfg=dict(backend=None),
 )
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)

@@ -57,9 +57,9 @@ def test_the_benchmark_recipe(config):
                 loader.dataset.split) == ('LenientCIFAR100', 'data/cifar100',
                                           split)
     assert [t['type'] for t in cfg.train_dataloader.dataset.pipeline] == [
-        'RandomCrop', 'RandomFlip', 'PackInputs']
+        'SeededRandomCropFlip', 'PackInputs']
     assert cfg.train_dataloader.dataset.pipeline[0] == dict(
-        type='RandomCrop', crop_size=32, padding=4)
+        type='SeededRandomCropFlip', crop_size=32, padding=4, flip_prob=0.5)
     assert cfg.optim_wrapper.optimizer == dict(
         type='SGD', lr=0.05, momentum=0.9, weight_decay=5e-4)
     assert cfg.param_scheduler == dict(

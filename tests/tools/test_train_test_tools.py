@@ -53,9 +53,9 @@ def test_resume_continues_from_the_latest_checkpoint(trained):
     work_dir = trained['work_dir']
     checkpoint = torch.load(work_dir / 'epoch_2.pth', weights_only=True)
     assert (checkpoint['meta']['epoch'], checkpoint['meta']['iter']) == (2, 4)
+    # The two runs may start within the same second (one timestamp folder).
     logs = sorted(work_dir.glob('*/*.log'))
-    assert len(logs) == 2
-    assert 'resumed epoch: 1, iter: 2' in logs[1].read_text()
+    assert any('resumed epoch: 1, iter: 2' in log.read_text() for log in logs)
     # Resuming never rewrites what was saved before.
     assert _sha(work_dir / 'epoch_1.pth') == trained['epoch_1_sha']
 

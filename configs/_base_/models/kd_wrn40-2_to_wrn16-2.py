@@ -14,4 +14,7 @@ model = dict(
         _base_.model,
         backbone=dict(type='WideResNet', depth=40, widen_factor=2)),
     teacher_ckpt=_base_.wrn40_2_ckpt,
+    # dict(path=BANK, mode='read'|'fill'): the teacher's logits from a
+    # teacher-output bank (tools/build_teacher_bank.py), logit methods only.
+    teacher_bank=None,
     distiller=dict(type='ConfigurableDistiller'))
