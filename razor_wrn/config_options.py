@@ -28,7 +28,7 @@ import argparse
 import difflib
 import inspect
 from numbers import Number
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from mmengine import registry
 from mmengine.config import Config, DictAction
@@ -92,7 +92,15 @@ def _all_keys(node: Any, prefix: str = '') -> List[str]:
 
 def _unknown_key(cfg: Config, key: str):
     from .cli import UserError  # cli imports this module
-    close = difflib.get_close_matches(key, _all_keys(cfg._cfg_dict), n=1)
+    close = []
+    parent = _typed_parent(cfg, key)
+    if parent is not None:
+        # A near miss of an argument of the class being built (`sav_last`).
+        prefix, name = key.rsplit('.', 1)
+        close = [f'{prefix}.{match}' for match in difflib.get_close_matches(
+            name, _argument_names(*parent)[0], n=1, cutoff=0.8)]
+    close = close or difflib.get_close_matches(key, _all_keys(cfg._cfg_dict),
+                                               n=1)
     hint = f' (did you mean {close[0]!r}?)' if close else ''
     return UserError(
         f'--cfg-options {key!r}: the config has no such key{hint}. To add a '
@@ -114,39 +122,32 @@ def _registered_classes(kind: Any, scopes: List[str]) -> list:
     return found
 
 
-def _takes_argument(node: dict, name: str,
-                    scopes: List[str]) -> Optional[bool]:
-    """Whether the class ``node['type']`` names takes argument ``name``;
-    None when the class is not found in mmengine's registries.
-
-    A class taking ``**kwargs`` (mmengine's CheckpointHook passes them on
-    to the first save) takes ``name`` unless it resembles one of the named
-    arguments of the class or its bases: ``sav_last`` is a typo."""
+def _argument_names(node: dict, scopes: List[str]) -> Tuple[set, bool]:
+    """The named arguments of the classes ``node['type']`` may name, and
+    whether one of them takes ``**kwargs``; (empty, True) when no class is
+    found in mmengine's registries (nothing known about its arguments)."""
     classes = _registered_classes(node.get('type'), scopes)
     if not classes:
-        return None
+        return set(), True
+    named, var_keyword = set(), False
     for cls in classes:
-        named, var_keyword = set(), False
         for base in getattr(cls, '__mro__', [cls]):
+            if base is object:
+                break
             try:
                 parameters = inspect.signature(base).parameters.values()
             except (TypeError, ValueError):  # no signature to read
                 continue
-            named |= {p.name for p in parameters if p.kind != p.VAR_KEYWORD}
-            var_keyword = var_keyword or any(
-                p.kind == p.VAR_KEYWORD for p in parameters)
-            if base is object:
-                break
-        if name in named or (var_keyword and not difflib.get_close_matches(
-                name, [*named, *map(str, node)])):
-            return True
-    return False
+            named |= {p.name for p in parameters
+                      if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+            var_keyword |= any(p.kind == p.VAR_KEYWORD for p in parameters)
+    return named - {'self'}, var_keyword
 
 
-def _may_add(cfg: Config, key: str) -> bool:
-    """Whether ``key``, absent from ``cfg``, is a constructor argument of
-    the ``type=...`` dict holding it (see the module docstring)."""
-    *path, name = key.split('.')
+def _typed_parent(cfg: Config, key: str) -> Optional[Tuple[dict, list]]:
+    """The ``type=...`` dict holding ``key`` and the registry scopes in
+    force there, or None when the parent of ``key`` is no such dict."""
+    *path, _ = key.split('.')
     scopes = [cfg.get('default_scope')] if cfg.get('default_scope') else []
     node: Any = cfg._cfg_dict
     for part in path:
@@ -156,15 +157,29 @@ def _may_add(cfg: Config, key: str) -> bool:
                 int(part) < len(node):
             node = node[int(part)]
         else:
-            return False
+            return None
         if isinstance(node, dict) and node.get('_scope_'):
             scopes.insert(0, node['_scope_'])
     if not isinstance(node, dict) or 'type' not in node:
+        return None
+    return node, scopes
+
+
+def _may_add(cfg: Config, key: str) -> bool:
+    """Whether ``key``, absent from ``cfg``, is an argument of the class the
+    ``type=...`` dict holding it builds.
+
+    A class taking ``**kwargs`` (mmengine's CheckpointHook passes them on to
+    the first save), or one not in the registries, takes any name that does
+    not resemble one of its named arguments or of the dict's keys:
+    ``sav_last`` is a typo of ``save_last``."""
+    parent = _typed_parent(cfg, key)
+    if parent is None:
         return False
-    takes = _takes_argument(node, name, scopes)
-    if takes is not None:
-        return takes
-    return not difflib.get_close_matches(name, [str(k) for k in node])
+    name = key.rsplit('.', 1)[-1]
+    named, var_keyword = _argument_names(*parent)
+    return name in named or (var_keyword and not difflib.get_close_matches(
+        name, [*named, *map(str, parent[0])]))
 
 
 def _none_on_the_way(cfg: Config, key: str) -> Optional[List[str]]:

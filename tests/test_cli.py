@@ -376,7 +376,7 @@ def options(*argv):
     # **kwargs and would pass it to the first save).
     ('model.backbone.widen_factr', 'model.backbone.widen_factor'),
     ('default_hooks.checkpoint.sav_last',
-     'default_hooks.checkpoint.save_best'),
+     'default_hooks.checkpoint.save_last'),
 ])
 def test_unknown_option_key_names_the_closest_key(key, closest):
     with pytest.raises(UserError) as error:

@@ -1,6 +1,7 @@
-"""ResumeHook re-derives a mixed iteration/epoch schedule: a run stopped
-after one epoch of a shorter run and resumed into the full run sees the lrs
-of the uninterrupted full run."""
+"""ResumeHook re-derives the schedule from the current config: a mixed
+iteration/epoch schedule stopped after one epoch of a shorter run and resumed
+into the full run sees the lrs of the uninterrupted full run, and a new lr
+in the config is followed."""
 from typing import List
 
 import pytest
@@ -40,12 +41,13 @@ class RecordLr(Hook):
         self.lrs.append(runner.optim_wrapper.get_lr()['lr'][0])
 
 
-def train(work_dir, max_epochs: int, lrs: list, resume: str = None):
+def train(work_dir, max_epochs: int, lrs: list, resume: str = None,
+          lr: float = 0.1):
     torch.manual_seed(0)
     Runner(
         model=Toy(), work_dir=str(work_dir),
         train_dataloader=DataLoader([dict(inputs=torch.ones(1))] * 4),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=lr)),
         param_scheduler=SCHEDULE,
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
         default_hooks=dict(
@@ -67,4 +69,13 @@ def test_resumed_mixed_schedule_matches_the_uninterrupted_run(tmp_path):
     assert full == pytest.approx(expected, rel=1e-6)
     assert first == full[:4]
     assert resumed == full[4:]
+
+
+def test_resumed_with_another_lr_follows_it(tmp_path):
+    first, resumed = [], []
+    train(tmp_path / 'short', 1, first)
+    train(tmp_path / 'resumed', 2, resumed, lr=0.05,
+          resume=str(tmp_path / 'short' / 'epoch_1.pth'))
+    # 0.05 / 10 after epoch 1; mmengine kept the checkpoint's 0.1.
+    assert resumed == pytest.approx([0.005] * 4, rel=1e-6)
 

@@ -90,17 +90,6 @@ def test_fork_follows_the_longer_schedule_and_leaves_the_original_alone(
     assert (b / 'last_checkpoint').read_text() == str(b / 'epoch_3.pth')
 
 
-def test_resume_with_a_new_lr_follows_the_config(run_a, tools, tmp_path,
-                                                 capsys):
-    b = tmp_path / 'b'
-    code, _ = _run(tools['train'], [
-        VANILLA, '--resume', str(run_a['work_dir'] / 'epoch_1.pth'),
-        '--work-dir', str(b), '--cfg-options', 'train_cfg.max_epochs=2',
-        *run_a['options'], 'optim_wrapper.optimizer.lr=0.05'], capsys)
-    assert code == 0
-    assert _epoch_lrs(b) == {2: {0.005}}
-
-
 def test_resume_of_another_architecture_stops_before_training(
         run_a, tools, tmp_path, capsys):
     b = tmp_path / 'b'
