@@ -29,5 +29,7 @@ setup(
         'onnxscript',
         'onnxruntime',
         'pytest',
+        # The test suite runs on every core (pytest.ini).
+        'pytest-xdist',
     ],
 )

@@ -19,6 +19,7 @@ all are written by ``razor_wrn.datasets.synthetic_cifar``.
 at tiny data.
 """
 import importlib.util
+import os
 from pathlib import Path
 from types import ModuleType
 from typing import Callable, Dict, Tuple
@@ -94,6 +95,13 @@ def tiny_cifar100(make_tiny_cifar100: Callable[..., str]) -> str:
 
 
 REPO = Path(__file__).resolve().parents[1]
+
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    # The workers already use every core; more threads per worker (and per
+    # tool subprocess, which inherits this) only compete for them.
+    os.environ['OMP_NUM_THREADS'] = '1'
+    import torch
+    torch.set_num_threads(1)
 
 
 def load_tool(relative_path: str) -> ModuleType:

@@ -64,7 +64,7 @@ def check_logit_only(distiller) -> None:
             f'model.teacher_bank: the distiller records teacher features '
             f'{", ".join(features)}, but a bank holds only the teacher\'s '
             f'logits ({LOGITS_SOURCE}); it serves logit-only methods (Hinton '
-            'KD, DKD). Remove model.teacher_bank for this method.')
+            'KD, DKD, DIST). Remove model.teacher_bank for this method.')
     if distiller.deliveries.deliveries:
         raise TeacherBankError(
             'model.teacher_bank: the distiller delivers teacher results '

@@ -272,9 +272,10 @@ def test_a_partial_bank_is_refused_in_read_mode(setup, tmp_path):
 
 
 @pytest.mark.parametrize('config, recorder', [
-    ('configs/kd/fitnets_wrn40-2_to_wrn16-2.py', "'stage2'"),
+    ('configs/kd/fitnets_wrn40-2_to_wrn16-2.py', "'hint'"),
     ('configs/kd/at_wrn40-2_to_wrn16-2.py', "'backbone.layer1'"),
-    ('configs/kd/ofd_wrn28-4_to_wrn16-2.py', 'ModuleOutputs'),
+    ('configs/kd/ofd_wrn28-4_to_wrn16-2.py', 'StageOutputsRecorder'),
+    ('configs/kd/crd_wrn40-2_to_wrn16-2.py', "'neck.gap'"),
 ])
 def test_distillers_of_teacher_features_are_refused(config, recorder):
     cfg = kd_cfg(['model.teacher_ckpt=None',
