@@ -153,7 +153,7 @@ def build_runner(cfg: Config) -> Runner:
             error.args else error
         raise UserError(
             f'The config cannot be built: {type(error).__name__}: '
-            f'{str(message).strip()}. Check the config and --cfg-options '
+            f'{str(message).strip().rstrip('.')}. Check the config and --cfg-options '
             '(RAZOR_WRN_DEBUG=1 shows where it failed).') from error
 
 
