@@ -151,9 +151,10 @@ def build_runner(cfg: Config) -> Runner:
         # str(KeyError) quotes its message.
         message = error.args[0] if isinstance(error, KeyError) and \
             error.args else error
+        message = str(message).strip().rstrip('.')
         raise UserError(
             f'The config cannot be built: {type(error).__name__}: '
-            f'{str(message).strip().rstrip('.')}. Check the config and --cfg-options '
+            f'{message}. Check the config and --cfg-options '
             '(RAZOR_WRN_DEBUG=1 shows where it failed).') from error
 
 
