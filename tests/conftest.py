@@ -113,6 +113,20 @@ def load_tool(relative_path: str) -> ModuleType:
     return module
 
 
+def run_tool(tool: ModuleType, argv: list, capsys: pytest.CaptureFixture
+             ) -> Tuple[int, Tuple[str, str]]:
+    """Run a tool's ``main`` as its command line does (``run_cli``: user
+    errors become one line and exit code 1); return (exit code, the
+    captured ``(out, err)``)."""
+    from razor_wrn.cli import run_cli
+    try:
+        run_cli(tool.main, argv)
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code
+    return code, capsys.readouterr()
+
+
 @pytest.fixture(scope='session')
 def tools():
     """The train/test/convert tools as modules."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from razor_wrn.cli import run_cli
+from conftest import run_tool
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -112,13 +112,6 @@ def test_distill_evaluate_convert_reevaluate(teacher_checkpoint, data,
         student_metrics.read_text())
 
 
-def _train_exit(tools, argv, capsys):
-    try:
-        run_cli(tools['train'].main, argv)
-    except SystemExit as exit_:
-        return exit_.code, capsys.readouterr().err
-    return 0, capsys.readouterr().err
-
 
 def test_bad_teachers_stop_before_training(teacher_checkpoint, data,
                                            data_options, tools, tmp_path,
@@ -138,12 +131,12 @@ def test_bad_teachers_stop_before_training(teacher_checkpoint, data,
         (kd_like, 'this is a distillation checkpoint'),
     ]
     for checkpoint, message in cases:
-        code, err = _train_exit(tools, [
+        code, (_, err) = run_tool(tools['train'], [
             KD, '--work-dir', str(tmp_path / 'wd'), '--cfg-options',
             f'model.teacher_ckpt={checkpoint}', *options], capsys)
         assert code == 1 and message in err, (checkpoint, err)
     # The right checkpoint for the wrong teacher architecture.
-    code, err = _train_exit(tools, [
+    code, (_, err) = run_tool(tools['train'], [
         KD, '--work-dir', str(tmp_path / 'wd'), '--cfg-options',
         f'model.teacher_ckpt={teacher_checkpoint}',
         *options, 'model.teacher.backbone.depth=16'], capsys)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import torch
 
+from conftest import run_tool
 from razor_wrn.checkpoint import load_checkpoint_file
-from razor_wrn.cli import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 VANILLA = 'configs/vanilla/wrn16-w2_b128x1_cifar10.py'
@@ -89,15 +89,11 @@ def test_sigkill_while_rewriting_the_newest_checkpoint(
     assert load_checkpoint_file(pointer)['meta']['epoch'] == 1
     partial, = work_dir.glob('.epoch_1.pth.*.tmp')
 
-    try:
-        run_cli(tools['train'].main, [
-            VANILLA, '--work-dir', str(work_dir), '--resume',
-            '--cfg-options', 'train_cfg.max_epochs=2', *options])
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code
+    code, (_, err) = run_tool(tools['train'], [
+        VANILLA, '--work-dir', str(work_dir), '--resume',
+        '--cfg-options', 'train_cfg.max_epochs=2', *options], capsys)
     assert code == 0
-    assert 'WARNING' not in capsys.readouterr().err  # no fallback needed
+    assert 'WARNING' not in err  # no fallback needed
     resumed = torch.load(work_dir / 'epoch_2.pth', weights_only=True)
     assert (resumed['meta']['epoch'], resumed['meta']['iter']) == (2, 4)
     assert not partial.exists()  # the killed write's leftover is removed

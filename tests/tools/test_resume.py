@@ -8,22 +8,14 @@ from pathlib import Path
 import pytest
 import torch
 
+from conftest import run_tool
 from razor_wrn.checkpoint import CheckpointError
-from razor_wrn.cli import run_cli
 from razor_wrn.resume_checkpoint import resume_checkpoint
 
 VANILLA = 'configs/vanilla/wrn16-w2_b128x1_cifar10.py'
 TINY_WRN = ['model.backbone.depth=10', 'model.backbone.widen_factor=1',
             'model.head.in_channels=64']
 
-
-def _run(tool, argv, capsys):
-    try:
-        run_cli(tool.main, argv)
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code
-    return code, capsys.readouterr()
 
 
 def _shas(folder: Path) -> dict:
@@ -70,7 +62,7 @@ def test_fork_follows_the_longer_schedule_and_leaves_the_original_alone(
     a, b = run_a['work_dir'], tmp_path / 'b'
     before = _shas(a)
     assert 'best_accuracy_top1_epoch_1.pth' in before
-    code, out = _run(tools['train'], [
+    code, out = run_tool(tools['train'], [
         VANILLA, '--resume', str(a / 'epoch_1.pth'), '--work-dir', str(b),
         '--cfg-options', 'train_cfg.max_epochs=3', *run_a['options']],
         capsys)
@@ -93,7 +85,7 @@ def test_fork_follows_the_longer_schedule_and_leaves_the_original_alone(
 def test_resume_of_another_architecture_stops_before_training(
         run_a, tools, tmp_path, capsys):
     b = tmp_path / 'b'
-    code, out = _run(tools['train'], [
+    code, out = run_tool(tools['train'], [
         VANILLA, '--resume', str(run_a['work_dir'] / 'epoch_1.pth'),
         '--work-dir', str(b), '--cfg-options', *run_a['options'],
         'model.backbone.depth=16'], capsys)

@@ -2,13 +2,12 @@
 CPU, documented --cfg-options, and user errors stopped before a run starts."""
 import json
 import math
-from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
-from razor_wrn.cli import run_cli
+from conftest import run_tool
 from razor_wrn.engine.optim_wrappers import BF16AutocastOptimWrapper
 
 VANILLA = 'configs/vanilla/wrn16-w2_b128x1_cifar10.py'
@@ -16,14 +15,6 @@ KD = 'configs/kd/wrn40-2_to_wrn16-2.py'
 TINY_WRN = ['model.backbone.depth=10', 'model.backbone.widen_factor=1',
             'model.head.in_channels=64']
 
-
-def _run(tool, argv, capsys):
-    try:
-        run_cli(tool.main, argv)
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code
-    return code, capsys.readouterr()
 
 
 def test_bf16_autocast_optim_wrapper_casts_the_forward_only():
@@ -43,7 +34,7 @@ def test_amp_on_a_cpu_trains_with_a_finite_loss(
         monkeypatch):
     monkeypatch.setattr(tools['train'], 'get_device', lambda: 'cpu')
     data = make_tiny_cifar10(per_class_train=2, per_class_test=1)
-    code, out = _run(tools['train'], [
+    code, out = run_tool(tools['train'], [
         VANILLA, '--amp', '--no-validate', '--work-dir', str(tmp_path),
         '--cfg-options', 'train_cfg.max_epochs=1', *data_options(data, 20),
         *TINY_WRN], capsys)
@@ -73,7 +64,7 @@ def test_kd_without_the_teacher_check_and_without_workers(
         loaders += [f'{loader}_dataloader.dataset.data_root={data}',
                     f'{loader}_dataloader.batch_size=10',
                     f'{loader}_dataloader.num_workers=0']
-    code, out = _run(tools['train'], [
+    code, out = run_tool(tools['train'], [
         KD, '--work-dir', str(tmp_path), '--cfg-options',
         'train_cfg.max_epochs=1', 'model.teacher_ckpt=None',
         'default_hooks.teacher_eval=None', *tiny, *loaders], capsys)
@@ -103,7 +94,7 @@ def test_kd_without_the_teacher_check_and_without_workers(
 def test_config_mistakes_stop_before_anything_is_written(
         tools, tmp_path, argv, message, capsys):
     work_dir = tmp_path / 'run'
-    code, out = _run(tools['train'], [VANILLA, '--work-dir', str(work_dir),
+    code, out = run_tool(tools['train'], [VANILLA, '--work-dir', str(work_dir),
                                       *argv], capsys)
     assert (code, out.err) == (1, message)
     assert not list(work_dir.glob('**/*.pth'))
@@ -112,7 +103,7 @@ def test_config_mistakes_stop_before_anything_is_written(
 def test_unwritable_work_dir(tools, tmp_path, capsys):
     (tmp_path / 'file').write_text('')
     work_dir = tmp_path / 'file' / 'run'
-    code, out = _run(tools['train'], [VANILLA, '--work-dir', str(work_dir)],
+    code, out = run_tool(tools['train'], [VANILLA, '--work-dir', str(work_dir)],
                      capsys)
     assert (code, out.err) == (
         1, f'ERROR: --work-dir {str(work_dir)!r} cannot be created (Not a '

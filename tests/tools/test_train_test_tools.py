@@ -9,22 +9,13 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner, save_checkpoint
 
+from conftest import run_tool
+
 VANILLA = 'configs/vanilla/wrn16-w2_b128x1_cifar10.py'
 # WRN-10-1 keeps the tests to seconds; the configs are otherwise unchanged.
 TINY_WRN = ['model.backbone.depth=10', 'model.backbone.widen_factor=1',
             'model.head.in_channels=64']
 
-
-def _run(tool, argv, capsys=None):
-    """Run a tool's CLI entry; return (exit code, stderr)."""
-    from razor_wrn.cli import run_cli
-    try:
-        run_cli(tool.main, argv)
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code
-    err = capsys.readouterr().err if capsys else ''
-    return code, err
 
 
 def _sha(path: Path) -> str:
@@ -75,7 +66,7 @@ def test_test_tool_writes_the_validated_metrics(trained, tools, tmp_path):
 
 def test_test_tool_rejects_a_checkpoint_of_another_depth(
         trained, tools, tmp_path, capsys):
-    code, err = _run(tools['test'], [
+    code, (_, err) = run_tool(tools['test'], [
         VANILLA, str(trained['work_dir'] / 'epoch_2.pth'), '--work-dir',
         str(tmp_path), '--cfg-options', *trained['options'],
         'model.backbone.depth=16'], capsys)
@@ -89,12 +80,12 @@ def test_test_tool_rejects_a_checkpoint_of_another_depth(
     ([VANILLA, 'no_such.pth'], 'Checkpoint file not found'),
 ])
 def test_test_tool_bad_paths(tools, argv, message, capsys):
-    code, err = _run(tools['test'], argv, capsys)
+    code, (_, err) = run_tool(tools['test'], argv, capsys)
     assert code == 1 and message in err
 
 
 def test_train_tool_bad_resume_path(tools, capsys, tmp_path):
-    code, err = _run(tools['train'], [
+    code, (_, err) = run_tool(tools['train'], [
         VANILLA, '--work-dir', str(tmp_path), '--resume', 'nope.pth'], capsys)
     assert code == 1 and '--resume checkpoint not found' in err
 
@@ -107,7 +98,7 @@ def test_train_tool_reports_corrupt_data(tools, tmp_path, make_tiny_cifar10,
                     data)
     batch = data / 'cifar-10-batches-py' / 'data_batch_1'
     batch.write_bytes(batch.read_bytes()[:100])
-    code, err = _run(tools['train'], [
+    code, (_, err) = run_tool(tools['train'], [
         VANILLA, '--work-dir', str(tmp_path / 'wd'), '--cfg-options',
         *data_options(str(data), 10), *TINY_WRN], capsys)
     assert code == 1
@@ -119,7 +110,7 @@ def test_nan_loss_stops_before_saving(trained, tools, tmp_path, capsys):
     work_dir = tmp_path / 'wd'
     shutil.copytree(trained['work_dir'], work_dir)
     saved = {p.name: _sha(p) for p in work_dir.glob('*.pth')}
-    code, err = _run(tools['train'], [
+    code, (_, err) = run_tool(tools['train'], [
         VANILLA, '--work-dir', str(work_dir), '--resume', '--cfg-options',
         'train_cfg.max_epochs=3', 'model.head.loss.loss_weight=nan',
         *trained['options']], capsys)
@@ -181,7 +172,7 @@ def test_mmrazor_backbone_checkpoint_gives_mmpretrain_accuracy(
 def test_test_tool_unwritable_out_folder(trained, tools, tmp_path, capsys):
     (tmp_path / 'file').write_text('')
     out = tmp_path / 'file' / 'metrics.json'
-    code, err = _run(tools['test'], [
+    code, (_, err) = run_tool(tools['test'], [
         VANILLA, str(trained['work_dir'] / 'epoch_2.pth'), '--work-dir',
         str(tmp_path / 'wd'), '--out', str(out), '--cfg-options',
         *trained['options']], capsys)
