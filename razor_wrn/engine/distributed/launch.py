@@ -7,6 +7,7 @@ group itself before the Runner is built (the Runner then skips its own
 ``init_dist``): NCCL with one GPU per process where CUDA is available, gloo
 on the CPU otherwise, unless the config sets ``env_cfg.dist_cfg.backend``.
 """
+import atexit
 import datetime
 import os
 import subprocess
@@ -112,4 +113,14 @@ def init_distributed(cfg: Config) -> None:
                 '(CUDA_VISIBLE_DEVICES=) to run the processes on the CPU.')
         torch.cuda.set_device(local_rank)
     torch_dist.init_process_group(backend=backend, **kwargs)
+    # A group still alive when the interpreter exits can abort the process
+    # from its backend's threads ("terminate called without an active
+    # exception"), after the run has finished: the process started it, so
+    # it ends it.
+    atexit.register(_destroy_process_group)
     dist_cfg.backend = backend
+
+
+def _destroy_process_group() -> None:
+    if torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
