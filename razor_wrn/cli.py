@@ -4,8 +4,9 @@ import argparse
 import os
 import os.path as osp
 import sys
+import time
 import traceback
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from mmengine.config import Config
 from mmengine.registry import RUNNERS
@@ -133,6 +134,37 @@ def default_work_dir(config_path: str) -> str:
     return osp.join('work_dirs', osp.splitext(osp.basename(config_path))[0])
 
 
+# The work dirs of the Runners this process built, by the second
+# (mmengine's timestamp string) they started in.
+_runs_by_second: Dict[str, List[str]] = {}
+
+
+def _timestamp() -> str:
+    return time.strftime('%Y%m%d_%H%M%S', time.localtime(time.time()))
+
+
+def _name_the_run(cfg: Config) -> None:
+    """Give a Runner built in the same second as an earlier one of this
+    process its own experiment name, or wait for the next second if it
+    would also share that run's work dir.
+
+    mmengine names a run's logger, visualizer and message hub after
+    ``{experiment name or config name}_{second it started}`` and hands out
+    an existing instance of that name, so a second run started within the
+    same second (``tools/reproduce.py`` evaluating right after a short
+    training) would log into the first one's files; its log folder is
+    ``work_dir/{second}``.
+    """
+    runs = _runs_by_second.get(_timestamp(), [])
+    if osp.abspath(cfg.get('work_dir') or '.') in runs:
+        time.sleep(1 - time.time() % 1)
+        runs = []
+    name = cfg.get('experiment_name') or osp.splitext(
+        osp.basename(cfg.filename or 'run'))[0]
+    if runs:
+        cfg.experiment_name = f'{name}-{len(runs) + 1}'
+
+
 def build_runner(cfg: Config) -> Runner:
     """Build the Runner the config asks for (``runner_type``) or the default,
     after starting the process group of a multi-process run.
@@ -143,10 +175,10 @@ def build_runner(cfg: Config) -> Runner:
             reports these as raw errors from deep inside its registry.
     """
     init_distributed(cfg)
+    _name_the_run(cfg)
     try:
-        if 'runner_type' in cfg:
-            return RUNNERS.build(cfg)
-        return Runner.from_cfg(cfg)
+        runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
+            Runner.from_cfg(cfg)
     except (TypeError, ValueError, KeyError, AssertionError) as error:
         # str(KeyError) quotes its message.
         message = error.args[0] if isinstance(error, KeyError) and \
@@ -156,6 +188,9 @@ def build_runner(cfg: Config) -> Runner:
             f'The config cannot be built: {type(error).__name__}: '
             f'{message}. Check the config and --cfg-options '
             '(RAZOR_WRN_DEBUG=1 shows where it failed).') from error
+    _runs_by_second.setdefault(runner.timestamp, []).append(
+        osp.abspath(runner.work_dir))
+    return runner
 
 
 def run_cli(main: Callable[[Optional[Sequence[str]]], None],

@@ -18,11 +18,17 @@ all are written by ``razor_wrn.datasets.synthetic_cifar``.
 (tests call their ``main(argv)``); ``data_options`` points a config's loaders
 at tiny data.
 """
+import gc
 import importlib.util
+import io
 import os
+import signal
+import sys
+import tempfile
+import traceback
 from pathlib import Path
 from types import ModuleType
-from typing import Callable, Dict, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 import pytest
 
@@ -96,12 +102,13 @@ def tiny_cifar100(make_tiny_cifar100: Callable[..., str]) -> str:
 
 REPO = Path(__file__).resolve().parents[1]
 
-if os.environ.get('PYTEST_XDIST_WORKER'):
-    # The workers already use every core; more threads per worker (and per
-    # tool subprocess, which inherits this) only compete for them.
-    os.environ['OMP_NUM_THREADS'] = '1'
-    import torch
-    torch.set_num_threads(1)
+# One intra-op thread per process: the xdist workers already use every
+# core, and results of a run must not depend on the thread count (a forked
+# run, see ``Forked``, is compared bit for bit with one in this process).
+os.environ['OMP_NUM_THREADS'] = '1'
+import torch  # noqa: E402
+
+torch.set_num_threads(1)
 
 
 def load_tool(relative_path: str) -> ModuleType:
@@ -125,6 +132,72 @@ def run_tool(tool: ModuleType, argv: list, capsys: pytest.CaptureFixture
     except SystemExit as exit_:
         code = exit_.code
     return code, capsys.readouterr()
+
+
+class Forked:
+    """``function(*args)`` run in a child process forked from this one.
+
+    A real process (it can be killed, it owns its memory and file handles)
+    without the seconds an interpreter needs to import torch, mmengine,
+    mmpretrain and mmrazor. ``env`` is added to the child's environment.
+    The child runs torch on one thread and leads its own process group, so
+    :meth:`wait` also ends what it forked (e.g. DataLoader workers orphaned
+    by a SIGKILL).
+    """
+
+    def __init__(self, function: Callable, *args,
+                 env: Optional[Dict[str, str]] = None) -> None:
+        self._output = tempfile.TemporaryFile()
+        self.pid = os.fork()
+        if self.pid == 0:
+            self._child(function, args, env or {})
+        try:
+            os.setpgid(self.pid, self.pid)
+        except (PermissionError, ProcessLookupError):
+            pass  # the child set it already, or has exited
+
+    def _child(self, function: Callable, args: tuple, env: dict) -> None:
+        code = 1
+        try:
+            os.setpgid(0, 0)
+            # GNU OpenMP's thread pool does not survive a fork (the child
+            # hangs in its first parallel region); DataLoader workers do the
+            # same.
+            import torch
+            torch.set_num_threads(1)
+            for fd in (1, 2):
+                os.dup2(self._output.fileno(), fd)
+            # pytest's capture replaced the Python-level streams.
+            sys.stdout = sys.stderr = io.TextIOWrapper(
+                os.fdopen(1, 'wb', buffering=0, closefd=False),
+                write_through=True)
+            os.environ.update(env)
+            function(*args)
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+        except BaseException:  # noqa: B902  (reported, then the exit code)
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+
+    def wait(self, timeout: float = 300) -> Tuple[int, str]:
+        """Return ``(exit code, or -N if killed by signal N, output)``."""
+        signal.signal(signal.SIGALRM, lambda *_: os.killpg(
+            self.pid, signal.SIGKILL))
+        signal.alarm(int(timeout))
+        try:
+            _, status = os.waitpid(self.pid, 0)
+        finally:
+            signal.alarm(0)
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self._output.seek(0)
+        output = self._output.read().decode(errors='replace')
+        self._output.close()
+        return os.waitstatus_to_exitcode(status), output
 
 
 @pytest.fixture(scope='session')
@@ -179,3 +252,27 @@ def _fresh_default_scope():
     yield
     DefaultScope._instance_dict.clear()
     DefaultScope._instance_dict.update(saved)
+
+
+@pytest.fixture(autouse=True, scope='session')
+def _unformatted_config_text():
+    """Skip yapf when mmengine prints or dumps a config.
+
+    A Runner formats its config five times (log, dump, visualizer), about
+    2 s of CPU per in-process run here, a third of the suite's time. The
+    text stays valid Python, only not pretty-printed; no test reads its
+    layout.
+    """
+    import mmengine.config.config as mmengine_config
+    saved = mmengine_config.FormatCode
+    mmengine_config.FormatCode = lambda text, **kwargs: (text, False)
+    yield
+    mmengine_config.FormatCode = saved
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Exempt what collection imported (torch, mmengine, every test module)
+    from garbage collection: mmengine calls ``gc.collect()`` for each data
+    set it builds, and a full pass over this process took ~0.3 s a call,
+    half of a two-iteration training."""
+    gc.freeze()

@@ -3,6 +3,7 @@ line with exit code 1, and how ``tools/train.py`` applies its flags."""
 import importlib.util
 import os
 import os.path as osp
+import time
 from pathlib import Path
 
 import pytest
@@ -481,3 +482,31 @@ def test_writable_dir(tmp_path):
     assert str(error.value) == (
         f"--out folder {str(tmp_path / 'file')!r} is a file, not a folder: "
         'pass a folder you can write to.')
+
+
+def test_runners_built_back_to_back_keep_their_own_logs(tmp_path,
+                                                        monkeypatch):
+    """mmengine names a run's logger after the config and the second it
+    started, its log folder after that second, and reuses an instance of
+    that name: two runs of one config started within a second would share
+    the first run's logger and its log file."""
+    # A clock that stands still unless slept on.
+    clock = [1_700_000_000.25]
+    monkeypatch.setattr(time, 'time', lambda: clock[0])
+    monkeypatch.setattr(time, 'sleep',
+                        lambda seconds: clock.__setitem__(0, clock[0] + seconds))
+    cfg = load_config(CONFIG, {'model.backbone.depth': 10,
+                               'model.backbone.widen_factor': 1})
+    runners = []
+    # Two work dirs in one second, then the first again.
+    for name in ('a', 'b', 'a'):
+        cfg.work_dir = str(tmp_path / name)
+        runners.append(cli.build_runner(cfg.copy()))
+    first, second, third = runners
+    assert first.timestamp == second.timestamp != third.timestamp
+    assert first.log_dir != third.log_dir
+    assert len({id(r.logger) for r in runners}) == 3
+    second.logger.info('only in the second log')
+    for runner, lines in ((first, 0), (second, 1), (third, 0)):
+        log, = Path(runner.log_dir).glob('*.log')
+        assert log.read_text().count('only in the second log') == lines

@@ -4,32 +4,22 @@ The kill lands where mmengine's own CheckpointHook lost the run: after a new
 best, the epoch checkpoint that ``last_checkpoint`` already names is written
 a second time; the process dies after half of its bytes.
 """
+import builtins
 import os
 import signal
-import subprocess
-import sys
-from pathlib import Path
-
 import torch
 
-from conftest import run_tool
+from conftest import Forked, run_tool
 from razor_wrn.checkpoint import load_checkpoint_file
 
-REPO = Path(__file__).resolve().parents[2]
 VANILLA = 'configs/vanilla/wrn16-w2_b128x1_cifar10.py'
 TINY_WRN = ['model.backbone.depth=10', 'model.backbone.widen_factor=1',
             'model.head.in_channels=64']
 
-# Runs tools/train.py with every binary write whose target is epoch_1.pth
-# (or a temporary file for it) counted; the second one writes half of its
-# first chunk to disk and SIGKILLs the process.
-KILLING_TRAIN = r'''
-import builtins, os, signal, sys
-
-real_open, real_fdopen, writes = builtins.open, os.fdopen, [0]
-
 
 class HalfThenKill:
+    """A file whose first write puts half of its bytes on disk, then
+    SIGKILLs the process."""
 
     def __init__(self, file):
         self.file = file
@@ -50,24 +40,26 @@ class HalfThenKill:
         return getattr(self.file, name)
 
 
-def watch(file, name, mode):
-    if 'w' in mode and 'b' in mode and os.path.basename(
-            str(name)).lstrip('.').startswith('epoch_1.pth'):
-        writes[0] += 1
-        if writes[0] == 2:
-            return HalfThenKill(file)
-    return file
+def killing_train(train_main, argv: list) -> None:
+    """``train_main(argv)`` with every binary write whose target is
+    epoch_1.pth (or a temporary file for it) counted; the second one is a
+    :class:`HalfThenKill`. Run it in a forked child only."""
+    real_open, real_fdopen, writes = builtins.open, os.fdopen, [0]
 
+    def watch(file, name, mode):
+        if 'w' in mode and 'b' in mode and os.path.basename(
+                str(name)).lstrip('.').startswith('epoch_1.pth'):
+            writes[0] += 1
+            if writes[0] == 2:
+                return HalfThenKill(file)
+        return file
 
-builtins.open = lambda name, mode='r', *a, **k: watch(
-    real_open(name, mode, *a, **k), name, mode)
-os.fdopen = lambda fd, mode='r', *a, **k: watch(
-    real_fdopen(fd, mode, *a, **k), os.readlink(f'/proc/self/fd/{fd}'), mode)
-
-sys.argv = ['tools/train.py', *sys.argv[1:]]
-exec(compile(real_open('tools/train.py').read(), 'tools/train.py', 'exec'),
-     {'__name__': '__main__'})
-'''
+    builtins.open = lambda name, mode='r', *a, **k: watch(
+        real_open(name, mode, *a, **k), name, mode)
+    os.fdopen = lambda fd, mode='r', *a, **k: watch(
+        real_fdopen(fd, mode, *a, **k), os.readlink(f'/proc/self/fd/{fd}'),
+        mode)
+    train_main(argv)
 
 
 def test_sigkill_while_rewriting_the_newest_checkpoint(
@@ -75,12 +67,10 @@ def test_sigkill_while_rewriting_the_newest_checkpoint(
     work_dir = tmp_path / 'run'
     options = data_options(make_tiny_cifar10(per_class_train=2,
                                              per_class_test=1), 10) + TINY_WRN
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    killed = subprocess.run(
-        [sys.executable, '-c', KILLING_TRAIN, VANILLA, '--work-dir',
-         str(work_dir), '--cfg-options', 'train_cfg.max_epochs=1', *options],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    code, output = Forked(killing_train, tools['train'].main, [
+        VANILLA, '--work-dir', str(work_dir), '--cfg-options',
+        'train_cfg.max_epochs=1', *options]).wait()
+    assert code == -signal.SIGKILL, output[-2000:]
     assert (work_dir / 'best_accuracy_top1_epoch_1.pth').is_file()
 
     # The checkpoint the pointer names is whole: its first version.

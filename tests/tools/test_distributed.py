@@ -1,11 +1,13 @@
-"""Two-process runs on the CPU through tools/dist_train.sh and
-tools/dist_test.sh (gloo), and the errors of a multi-process setup.
+"""Two-process runs on the CPU (gloo), and the errors of a multi-process
+setup.
 
-One module fixture launches twice (each process costs seconds of imports):
-a FitNets distillation of WRN-10-1 (the connector has its own BN) trained
-for one epoch, whose processes save their whole state at the checkpoint;
-then its student, converted to a plain classifier, evaluated by two
-processes.
+One module fixture trains a FitNets distillation of WRN-10-1 (the connector
+has its own BN) for one epoch through tools/dist_train.sh (torchrun starts
+the processes, each costs seconds of imports), whose processes save their
+whole state at the checkpoint; then its student, converted to a plain
+classifier, is evaluated by two ranks of tools/test.py forked from this
+process, as torchrun would start them. What tools/dist_test.sh hands to
+torchrun is checked with a stand-in ``torchrun``.
 """
 import json
 import os
@@ -20,6 +22,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
+from conftest import Forked
 from razor_wrn.cli import run_cli
 from razor_wrn.engine.distributed import TrainableDDP, default_backend
 from razor_wrn.engine.distributed import sync_norm_stats_hook as sync_hook
@@ -86,6 +89,19 @@ def _finish(process: subprocess.Popen) -> None:
     assert process.returncode == 0, out[-4000:]
 
 
+def _forked_ranks(main, argv: list, world_size: int = 2) -> None:
+    """``main(argv)`` in ``world_size`` forked processes with the variables
+    torchrun sets for each rank."""
+    port = str(_free_port())
+    ranks = [Forked(main, [*argv, '--launcher', 'pytorch'], env=dict(
+        RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world_size),
+        MASTER_ADDR='127.0.0.1', MASTER_PORT=port, CUDA_VISIBLE_DEVICES=''))
+        for rank in range(world_size)]
+    for rank in ranks:
+        code, output = rank.wait()
+        assert code == 0, output[-4000:]
+
+
 def _logged_val(work_dir: Path) -> dict:
     scalars = next(work_dir.glob('*/vis_data/scalars.json'))
     rows = [json.loads(line) for line in scalars.read_text().splitlines()]
@@ -114,10 +130,10 @@ def runs(tmp_path_factory, make_tiny_cifar10, data_options, tools):
         'train_cfg.max_epochs=1', *TINY_FITNETS, *options], root))
     student = root / 'student.pth'
     tools['convert'].main([str(root / 'kd' / 'epoch_1.pth'), str(student)])
-    _finish(_launch('dist_test.sh', [
-        VANILLA, str(student), '2', '--work-dir', str(root / 'test'),
+    _forked_ranks(tools['test'].main, [
+        VANILLA, str(student), '--work-dir', str(root / 'test'),
         '--out', str(root / 'metrics.json'), '--cfg-options', *TINY_WRN,
-        *options], root))
+        *options])
     return dict(kd=root / 'kd',
                 metrics=json.loads((root / 'metrics.json').read_text()))
 
@@ -245,6 +261,31 @@ def test_slurm_scripts_start_one_task_per_gpu(script, positional, tool,
     assert launched[-2:] == ['--cfg-options', 'a=1']
     assert (f'--work-dir={positional[1]}' in launched) == (tool == 'train.py')
     assert (positional[1] in launched) == (tool == 'test.py')
+
+
+@pytest.mark.parametrize('script, positional, tool', [
+    ('dist_train.sh', ['CONFIG', '4'], 'train.py'),
+    ('dist_test.sh', ['CONFIG', 'CKPT', '4'], 'test.py'),
+])
+def test_dist_scripts_start_one_process_per_gpu(script, positional, tool,
+                                                tmp_path):
+    """The torchrun command line, recorded by a stand-in ``torchrun``."""
+    record = tmp_path / 'torchrun_args'
+    torchrun = tmp_path / 'torchrun'
+    torchrun.write_text(
+        f'#!/usr/bin/env bash\nprintf "%s\\n" "$@" > {record}\n')
+    torchrun.chmod(0o755)
+    env = dict(os.environ, PATH=f"{tmp_path}{os.pathsep}{os.environ['PATH']}",
+               NNODES='2', NODE_RANK='1', MASTER_ADDR='node1', PORT='29600')
+    subprocess.run(['bash', str(REPO / 'tools' / script), *positional,
+                    '--out', 'm.json'], env=env, check=True,
+                   capture_output=True)
+    args = record.read_text().splitlines()
+    assert args[:5] == ['--nnodes=2', '--node_rank=1', '--master_addr=node1',
+                        '--nproc_per_node=4', '--master_port=29600']
+    assert Path(args[5]).resolve() == REPO / 'tools' / tool
+    assert args[6:] == [*positional[:-1], '--launcher', 'pytorch', '--out',
+                        'm.json']
 
 
 def test_only_trained_norm_layers_are_averaged(monkeypatch):
