@@ -2,30 +2,34 @@
 setup.
 
 One module fixture trains a FitNets distillation of WRN-10-1 (the connector
-has its own BN) for one epoch through tools/dist_train.sh (torchrun starts
-the processes, each costs seconds of imports), whose processes save their
-whole state at the checkpoint; then its student, converted to a plain
-classifier, is evaluated by two ranks of tools/test.py forked from this
-process, as torchrun would start them. What tools/dist_test.sh hands to
-torchrun is checked with a stand-in ``torchrun``.
+has its own BN) for one epoch with two ranks of tools/train.py, whose
+processes save their whole state at the checkpoint; then its student,
+converted to a plain classifier, is evaluated by two ranks of
+tools/test.py. The ranks are forked from this process with the variables
+torchrun gives them (a fresh interpreter costs seconds of imports); what
+tools/dist_train.sh and tools/dist_test.sh hand to torchrun is checked with
+a stand-in ``torchrun``.
 """
 import json
 import os
 import socket
 import subprocess
-import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
+import torch.distributed as dist
 from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.registry import HOOKS
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
 from conftest import Forked
 from razor_wrn.cli import run_cli
 from razor_wrn.engine.distributed import TrainableDDP, default_backend
 from razor_wrn.engine.distributed import sync_norm_stats_hook as sync_hook
+from razor_wrn.engine.distributed import launch
 from razor_wrn.engine.distributed.launch import export_slurm_env
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,21 +43,13 @@ TINY_FITNETS = [
     'model.teacher_ckpt=None'
 ]
 
-# A hook each process runs after the CheckpointHook at the end of an epoch:
-# it saves what that rank holds, and how its model was wrapped.
-RANK_STATE_HOOK = '''
-import os
-import torch
-import torch.distributed as dist
-from mmengine.hooks import Hook
-from mmengine.registry import HOOKS
-
-
 @HOOKS.register_module()
 class RankStateHook(Hook):
+    """Run by each rank after the CheckpointHook at the end of an epoch: it
+    saves what that rank holds, and how its model was wrapped."""
     priority = 'LOWEST'
 
-    def after_train_epoch(self, runner):
+    def after_train_epoch(self, runner) -> None:
         ddp = runner.model
         torch.save(dict(
             state=ddp.module.state_dict(),
@@ -64,29 +60,12 @@ class RankStateHook(Hook):
                 if param.requires_grad
                 and name not in ddp.parameters_to_ignore)),
             os.path.join(runner.work_dir, f'rank{dist.get_rank()}.pth'))
-'''
 
 
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
-
-
-def _launch(script: str, args: list, env_dir: Path) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'MASTER_ADDR',
-                        'MASTER_PORT')}
-    env.update(PORT=str(_free_port()), CUDA_VISIBLE_DEVICES='',
-               PYTHONPATH=f"{env_dir}{os.pathsep}{env.get('PYTHONPATH', '')}")
-    return subprocess.Popen(
-        ['bash', str(REPO / 'tools' / script), *args], cwd=REPO, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def _finish(process: subprocess.Popen) -> None:
-    out, _ = process.communicate(timeout=600)
-    assert process.returncode == 0, out[-4000:]
 
 
 def _forked_ranks(main, argv: list, world_size: int = 2) -> None:
@@ -110,24 +89,19 @@ def _logged_val(work_dir: Path) -> dict:
 
 @pytest.fixture(scope='module')
 def runs(tmp_path_factory, make_tiny_cifar10, data_options, tools):
-    """The distillation trained by two processes (``kd``: its work dir),
-    then its student, converted to a plain classifier, scored by two
-    processes with the vanilla config (``metrics``: the ``--out`` dict)."""
+    """The distillation trained by two ranks (``kd``: its work dir), then
+    its student, converted to a plain classifier, scored by two ranks with
+    the vanilla config (``metrics``: the ``--out`` dict)."""
     data = make_tiny_cifar10(per_class_train=2, per_class_test=1)
     # 5 images per process and step: 2 steps per epoch, 1 for validation.
     options = data_options(data, 5)
     root = tmp_path_factory.mktemp('dist')
-    (root / 'rank_state_hook.py').write_text(RANK_STATE_HOOK)
     config = root / 'fitnets_rank_state.py'
-    config.write_text(textwrap.dedent(f'''\
-        _base_ = [{str(REPO / FITNETS)!r}]
-        custom_imports = dict(imports=['razor_wrn', 'rank_state_hook'],
-                              allow_failed_imports=False)
-        custom_hooks = [dict(type='RankStateHook')]
-        '''))
-    _finish(_launch('dist_train.sh', [
-        str(config), '2', '--work-dir', str(root / 'kd'), '--cfg-options',
-        'train_cfg.max_epochs=1', *TINY_FITNETS, *options], root))
+    config.write_text(f"_base_ = [{str(REPO / FITNETS)!r}]\n"
+                      "custom_hooks = [dict(type='RankStateHook')]\n")
+    _forked_ranks(tools['train'].main, [
+        str(config), '--work-dir', str(root / 'kd'), '--cfg-options',
+        'train_cfg.max_epochs=1', *TINY_FITNETS, *options])
     student = root / 'student.pth'
     tools['convert'].main([str(root / 'kd' / 'epoch_1.pth'), str(student)])
     _forked_ranks(tools['test'].main, [
@@ -174,6 +148,29 @@ def test_logged_val_metrics_are_the_checkpoints(runs):
     assert set(runs['metrics']) == {'accuracy/top1', 'accuracy/top5'}
     for key, value in runs['metrics'].items():
         assert logged[key] == pytest.approx(value), key
+
+
+def _start_group_and_exit_handlers() -> None:
+    """In a forked child: start a one-process group as a torchrun rank
+    would, then run the exit handlers that start registered."""
+    handlers = []
+    atexit_register = launch.atexit.register
+    launch.atexit.register = handlers.append
+    try:
+        launch.init_distributed(Config(dict(launcher='pytorch')))
+    finally:
+        launch.atexit.register = atexit_register
+    assert dist.is_initialized() and len(handlers) == 1
+    handlers[0]()
+    assert not dist.is_initialized()
+
+
+def test_the_group_a_run_started_is_destroyed_at_exit():
+    # A live group at interpreter exit can abort the finished process.
+    code, output = Forked(_start_group_and_exit_handlers, env=dict(
+        RANK='0', LOCAL_RANK='0', WORLD_SIZE='1', MASTER_ADDR='127.0.0.1',
+        MASTER_PORT=str(_free_port()), CUDA_VISIBLE_DEVICES='')).wait()
+    assert code == 0, output[-2000:]
 
 
 def test_backend_follows_the_machine(monkeypatch):

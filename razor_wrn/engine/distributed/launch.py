@@ -118,7 +118,7 @@ def init_distributed(cfg: Config) -> None:
     # exception"), after the run has finished: the process started it, so
     # it ends it.
     atexit.register(_destroy_process_group)
-    dist_cfg.backend = backend
+    dist_cfg['backend'] = backend
 
 
 def _destroy_process_group() -> None:
