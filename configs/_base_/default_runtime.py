@@ -1,6 +1,11 @@
 default_scope = 'mmpretrain'
 custom_imports = dict(imports=['razor_wrn'], allow_failed_imports=False)
 
+# mmengine's validation and test loops (the distillation configs'
+# kd_runtime.py validates the teacher too); the schedules set train_cfg.
+val_cfg = dict()
+test_cfg = dict()
+
 default_hooks = dict(
     # mmengine's RuntimeInfoHook, converting the loss tensors to floats only
     # when they are logged or saved instead of every iteration (a GPU sync).

@@ -1,41 +1,12 @@
-# CRD (Tian et al., ICLR 2020), WRN-40-2 -> WRN-16-2 on CIFAR-10: the pooled
-# features of both networks pass linear + L2-norm heads to 128 dimensions
-# and are contrasted with 16,384 negatives from per-network memory banks
-# (temperature 0.07, momentum 0.5); 0.8 * CRD + CE (weight 1), as in
-# RepDistiller's CIFAR recipe. The banks (one row per training image: set
-# num_samples to the training set size) are saved in every checkpoint.
+# CRD (Tian et al., ICLR 2020), WRN-40-2 -> WRN-16-2 on CIFAR-10: 0.8 * the
+# contrastive loss of the pooled features' 128-d embeddings against 16,384
+# negatives from memory banks (_base_/distillers/crd.py) + CE (weight 1), as
+# in RepDistiller's CIFAR recipe. The banks are saved in every checkpoint.
 _base_ = [
     '../_base_/models/kd_wrn40-2_to_wrn16-2.py',
     '../_base_/datasets/cifar10_bs16.py',
+    '../_base_/schedules/cifar10_bs128.py',
     '../_base_/kd_runtime.py',
+    '../_base_/distillers/crd.py',
 ]
-model = dict(
-    distiller=dict(
-        student_recorders=dict(
-            pooled=dict(type='ModuleOutputs', source='neck.gap'),
-            # The student is called as (inputs, data_samples): the samples
-            # carry each image's `sample_idx`.
-            inputs=dict(type='ModuleInputs', source='')),
-        teacher_recorders=dict(
-            pooled=dict(type='ModuleOutputs', source='neck.gap')),
-        connectors=dict(
-            # dim_in: the pooled last stage's channels of each model.
-            embed_s=dict(type='CRDConnector', dim_out=128),
-            embed_t=dict(type='CRDConnector', dim_out=128)),
-        distill_losses=dict(
-            loss_crd=dict(
-                type='ContrastiveRepresentationLoss',
-                num_samples=50000,
-                embed_dim=128,
-                num_negatives=16384,
-                temperature=0.07,
-                momentum=0.5,
-                loss_weight=0.8)),
-        loss_forward_mappings=dict(
-            loss_crd=dict(
-                s_feats=dict(from_student=True, recorder='pooled',
-                             connector='embed_s'),
-                t_feats=dict(from_student=False, recorder='pooled',
-                             connector='embed_t'),
-                data_samples=dict(from_student=True, recorder='inputs',
-                                  data_idx=1)))))
+model = dict(distiller=_base_.crd)

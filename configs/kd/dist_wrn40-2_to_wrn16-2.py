@@ -1,22 +1,11 @@
 # DIST (Huang et al., NeurIPS 2022), WRN-40-2 -> WRN-16-2 on CIFAR-10: the
-# inter- and intra-class Pearson correlation of softmax(logits / 4), each
-# weighted 2 (beta = gamma = 2, T = 4, the paper's CIFAR-100 setting;
-# mmrazor's ImageNet config uses 1, 1, T = 1 and weight 2), + CE (weight 1).
+# inter- and intra-class Pearson correlation of the softened predictions
+# (_base_/distillers/dist.py) + CE (weight 1).
 _base_ = [
     '../_base_/models/kd_wrn40-2_to_wrn16-2.py',
     '../_base_/datasets/cifar10_bs16.py',
+    '../_base_/schedules/cifar10_bs128.py',
     '../_base_/kd_runtime.py',
+    '../_base_/distillers/dist.py',
 ]
-model = dict(
-    distiller=dict(
-        student_recorders=dict(
-            logits=dict(type='ModuleOutputs', source='head.fc')),
-        teacher_recorders=dict(
-            logits=dict(type='ModuleOutputs', source='head.fc')),
-        distill_losses=dict(
-            loss_dist=dict(
-                type='DISTKDLoss', beta=2.0, gamma=2.0, temperature=4.0)),
-        loss_forward_mappings=dict(
-            loss_dist=dict(
-                preds_S=dict(from_student=True, recorder='logits'),
-                preds_T=dict(from_student=False, recorder='logits')))))
+model = dict(distiller=_base_.dist)

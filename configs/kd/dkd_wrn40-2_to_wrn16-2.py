@@ -1,35 +1,12 @@
 # Decoupled KD (Zhao et al., CVPR 2022), WRN-40-2 -> WRN-16-2 on CIFAR-10:
-# TCKD + 8 * NCKD at T=4 (the paper's CIFAR setting) + CE (weight 1). The
-# DKD loss ramps up linearly over the first 20 epochs, as in the paper.
+# TCKD + 8 * NCKD at T=4 (_base_/distillers/dkd.py) + CE (weight 1), ramped
+# up linearly over the first 20 epochs, as in the paper.
 _base_ = [
     '../_base_/models/kd_wrn40-2_to_wrn16-2.py',
     '../_base_/datasets/cifar10_bs16.py',
+    '../_base_/schedules/cifar10_bs128.py',
     '../_base_/kd_runtime.py',
+    '../_base_/distillers/dkd.py',
 ]
-model = dict(
-    distiller=dict(
-        student_recorders=dict(
-            logits=dict(type='ModuleOutputs', source='head.fc'),
-            # The head's loss module is called as (cls_score, gt_labels).
-            loss_inputs=dict(
-                type='ModuleInputs', source='head.loss_module')),
-        teacher_recorders=dict(
-            logits=dict(type='ModuleOutputs', source='head.fc')),
-        distill_losses=dict(
-            loss_dkd=dict(
-                type='DecoupledKDLoss',
-                alpha=1.0,
-                beta=8.0,
-                temperature=4.0,
-                loss_weight=1.0)),
-        loss_forward_mappings=dict(
-            loss_dkd=dict(
-                preds_S=dict(from_student=True, recorder='logits'),
-                preds_T=dict(from_student=False, recorder='logits'),
-                gt_labels=dict(
-                    from_student=True, recorder='loss_inputs',
-                    data_idx=1)))))
-default_hooks = dict(
-    dkd_warmup=dict(
-        type='DistillLossWarmupHook', loss_names=['loss_dkd'],
-        warmup_epochs=20))
+model = dict(distiller=_base_.dkd)
+default_hooks = dict(dkd_warmup=_base_.dkd_warmup)

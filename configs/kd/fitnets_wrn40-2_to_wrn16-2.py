@@ -1,26 +1,11 @@
-# FitNets (Romero et al., ICLR 2015), WRN-40-2 -> WRN-16-2 on CIFAR-10: the
-# student's stage-1 output (the second of three stages) passes a 1x1 conv +
-# BN connector and is matched to the teacher's stage-1 output by MSE
-# (weight 100) + CE (weight 1), the single-stage variant of mdistiller's
-# CIFAR recipe. The connector's channels follow the two models.
+# FitNets (Romero et al., ICLR 2015), WRN-40-2 -> WRN-16-2 on CIFAR-10: MSE
+# (weight 100) between the stage-1 outputs through a 1x1 conv + BN connector
+# (_base_/distillers/fitnets.py) + CE (weight 1).
 _base_ = [
     '../_base_/models/kd_wrn40-2_to_wrn16-2.py',
     '../_base_/datasets/cifar10_bs16.py',
+    '../_base_/schedules/cifar10_bs128.py',
     '../_base_/kd_runtime.py',
+    '../_base_/distillers/fitnets.py',
 ]
-model = dict(
-    distiller=dict(
-        student_recorders=dict(hint=dict(type='StageOutputs', stage=1)),
-        teacher_recorders=dict(hint=dict(type='StageOutputs', stage=1)),
-        connectors=dict(
-            hint=dict(
-                type='ConvModuleConnector',
-                norm_cfg=dict(type='BN'),
-                act_cfg=None)),
-        distill_losses=dict(
-            loss_hint=dict(type='FeatureMSELoss', loss_weight=100.0)),
-        loss_forward_mappings=dict(
-            loss_hint=dict(
-                s_feature=dict(
-                    from_student=True, recorder='hint', connector='hint'),
-                t_feature=dict(from_student=False, recorder='hint')))))
+model = dict(distiller=_base_.fitnets)

@@ -1,52 +1,15 @@
 # Overhaul of feature distillation (Heo et al., ICCV 2019), WRN-28-4 ->
 # WRN-16-2 on CIFAR-10, as MMRazor's OFD config (its only WRN distillation
-# result, 94.21 top-1): the pre-ReLU BN outputs of the three stages (the BN
-# at the start of stages 2 and 3, and the final BN); student features
-# through 1x1 conv + BN connectors (channels follow the models), teacher
-# features clamped below by margins computed from the teacher's BN; partial
-# L2 with weights 0.25 / 0.5 / 1 + CE (weight 1).
+# result, 94.21 top-1): partial L2 between the pre-ReLU BN outputs of the
+# three stages (_base_/distillers/ofd.py) + CE (weight 1).
 _base_ = [
     '../_base_/models/kd_wrn40-2_to_wrn16-2.py',
     '../_base_/datasets/cifar10_bs16.py',
+    '../_base_/schedules/cifar10_bs128.py',
     '../_base_/kd_runtime.py',
+    '../_base_/distillers/ofd.py',
 ]
-weights = (0.25, 0.5, 1.0)  # stages 0, 1, 2
 model = dict(
     teacher=dict(backbone=dict(depth=28, widen_factor=4)),
     teacher_ckpt=_base_.wrn28_4_ckpt,
-    distiller=dict(
-        type='OFDDistiller',
-        student_recorders={
-            f'bn{s + 1}': dict(type='StageOutputs', stage=s, pre_relu=True)
-            for s in range(3)
-        },
-        teacher_recorders={
-            f'bn{s + 1}': dict(type='StageOutputs', stage=s, pre_relu=True)
-            for s in range(3)
-        },
-        connectors={
-            **{
-                f'bn{s + 1}_student': dict(
-                    type='ConvModuleConnector',
-                    norm_cfg=dict(type='BN'),
-                    act_cfg=None)
-                for s in range(3)
-            },
-            **{f'bn{s + 1}_teacher': dict(type='OFDTeacherConnector')
-               for s in range(3)},
-        },
-        distill_losses={
-            f'loss_ofd_bn{s + 1}': dict(type='OFDPartialL2Loss',
-                                        loss_weight=w)
-            for s, w in enumerate(weights)
-        },
-        loss_forward_mappings={
-            f'loss_ofd_bn{s + 1}': dict(
-                s_feature=dict(
-                    from_student=True, recorder=f'bn{s + 1}',
-                    connector=f'bn{s + 1}_student'),
-                t_feature=dict(
-                    from_student=False, recorder=f'bn{s + 1}',
-                    connector=f'bn{s + 1}_teacher'))
-            for s in range(3)
-        }))
+    distiller=_base_.ofd)

@@ -84,7 +84,7 @@ def _at(s, t, labels, connectors, before):
 
 def _dkd(s, t, labels, connectors, before):
     T, alpha, beta = 4.0, 1.0, 8.0
-    gt = F.one_hot(labels, 10).float()
+    gt = F.one_hot(labels, s['logits'].shape[1]).float()
     p_s, p_t = F.softmax(s['logits'] / T, 1), F.softmax(t['logits'] / T, 1)
     binary_s = torch.stack([(p_s * gt).sum(1), (p_s * (1 - gt)).sum(1)], 1)
     binary_t = torch.stack([(p_t * gt).sum(1), (p_t * (1 - gt)).sum(1)], 1)
@@ -165,6 +165,12 @@ HAND = {
     'dist_wrn40-2_to_wrn16-2.py': _dist,
     'crd_wrn40-2_to_wrn16-2.py': _crd,
 }
+# The CIFAR-100 twins (100 classes) of every method, for both students.
+HAND.update({
+    name.replace('wrn28-4', 'wrn40-2').replace('wrn16-2', student)
+    .replace('.py', '_cifar100.py'): hand
+    for name, hand in list(HAND.items()) if not name.endswith('_device.py')
+    for student in ('wrn16-2', 'wrn40-1')})
 
 
 def test_every_kd_config_has_a_hand_computation():
@@ -172,9 +178,16 @@ def test_every_kd_config_has_a_hand_computation():
 
 
 @pytest.fixture(scope='module')
-def teacher_ckpt(tmp_path_factory):
-    """A WRN-10-2 classifier with random weights and BN statistics."""
-    cfg = Config.fromfile(CONFIGS / 'kd/wrn40-2_to_wrn16-2.py')
+def teacher_ckpts(tmp_path_factory):
+    """``{'': path, '_cifar100': path}``: WRN-10-2 classifiers with random
+    weights and BN statistics for CIFAR-10 and CIFAR-100."""
+    return {suffix: _random_teacher(
+        tmp_path_factory, f'kd/wrn40-2_to_wrn16-2{suffix}.py')
+        for suffix in ('', '_cifar100')}
+
+
+def _random_teacher(tmp_path_factory, config: str) -> str:
+    cfg = Config.fromfile(CONFIGS / config)
     teacher = CLS_MODELS.build(
         dict(cfg.model.teacher, backbone=dict(
             type='WideResNet', depth=10, widen_factor=2)))
@@ -192,9 +205,10 @@ def teacher_ckpt(tmp_path_factory):
 
 
 @pytest.mark.parametrize('name', sorted(HAND))
-def test_losses_equal_the_hand_computation(name, teacher_ckpt, monkeypatch):
+def test_losses_equal_the_hand_computation(name, teacher_ckpts, monkeypatch):
+    ckpt = teacher_ckpts['_cifar100' if name.endswith('_cifar100.py') else '']
     cfg = Config.fromfile(CONFIGS / 'kd' / name)
-    cfg.merge_from_dict(dict(SMALL, **{'model.teacher_ckpt': teacher_ckpt}))
+    cfg.merge_from_dict(dict(SMALL, **{'model.teacher_ckpt': ckpt}))
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     generator = torch.Generator().manual_seed(2)

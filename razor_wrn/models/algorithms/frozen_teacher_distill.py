@@ -1,4 +1,5 @@
 """Single-teacher distillation with a frozen, strictly loaded teacher."""
+import os.path as osp
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch
@@ -8,7 +9,8 @@ from mmpretrain.structures import DataSample
 from mmrazor.models import SingleTeacherDistill
 from mmrazor.registry import MODELS
 
-from ...checkpoint import (load_checkpoint_file, load_weights_strictly,
+from ...checkpoint import (CIFAR_ZOO_CONVERTER, CheckpointError,
+                           load_checkpoint_file, load_weights_strictly,
                            state_dict_of)
 from .connector_channels import fill_connector_channels
 from .teacher_bank import TeacherBank, check_logit_only
@@ -50,6 +52,11 @@ class FrozenTeacherDistill(SingleTeacherDistill):
             runs the teacher.
         data_preprocessor: Defaults to the student's.
         init_cfg: Weight init config of the algorithm.
+
+    Raises:
+        CheckpointError: ``teacher_ckpt`` is missing (the message says how
+            to get one), unreadable, unsafe, or does not fit the teacher.
+        ValueError: a distillation loss name does not start with ``loss_``.
     """
 
     def __init__(self,
@@ -90,6 +97,16 @@ class FrozenTeacherDistill(SingleTeacherDistill):
                 f'mmengine adds them to the total loss; rename {bad_names}.')
         self.teacher_ckpt = teacher_ckpt
         if teacher_ckpt:
+            if '://' not in teacher_ckpt and not osp.isfile(
+                    osp.expanduser(teacher_ckpt)):
+                raise CheckpointError(
+                    f'Teacher checkpoint not found: {teacher_ckpt!r} '
+                    '(model.teacher_ckpt). Train the teacher first with its '
+                    'vanilla config (tools/train.py writes '
+                    'work_dirs/<config>/epoch_<N>.pth), or pass one with '
+                    '--cfg-options model.teacher_ckpt=PATH; a RepDistiller '
+                    'or mdistiller teacher needs '
+                    f'{CIFAR_ZOO_CONVERTER} first.')
             checkpoint = load_checkpoint_file(teacher_ckpt)
             load_weights_strictly(self.teacher,
                                   state_dict_of(checkpoint, teacher_ckpt),
