@@ -10,4 +10,6 @@ _base_ = [
     '../_base_/kd_runtime.py',
     '../_base_/distillers/dist.py',
 ]
-model = dict(distiller=_base_.dist)
+model = dict(
+    architecture=dict(head=_base_.dist_student_head),
+    distiller=_base_.dist)

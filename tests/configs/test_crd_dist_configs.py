@@ -1,13 +1,18 @@
 """The CRD config through tools/train.py with WRN-10-1 models: every
 image's dataset index reaches the memory banks, and ``--resume`` continues
-the banks and their normalising constants. (test_kd_configs.py trains every
-KD config, DIST and CRD included, for two iterations.)"""
+the banks and their normalising constants. The DIST configs' student
+classifier starts as the authors'. (test_kd_configs.py trains every KD
+config, DIST and CRD included, for two iterations.)"""
 import json
 import math
 from pathlib import Path
 
 import pytest
 import torch
+from mmengine.config import Config
+from mmrazor.registry import MODELS
+
+import razor_wrn  # noqa: F401  (registries)
 
 CRD = 'configs/kd/crd_wrn40-2_to_wrn16-2.py'
 BANK = 'distiller.distill_losses.loss_crd.'
@@ -68,3 +73,29 @@ def test_crd_indices_reach_the_banks_and_resume_continues_them(
     assert second['meta']['iter'] == 4
     for key, value in first.items():
         torch.testing.assert_close(second['state_dict'][BANK + key], value)
+
+
+@pytest.mark.parametrize('config', [
+    'configs/kd/dist_wrn40-2_to_wrn16-2.py',
+    'configs/kd/dist_wrn40-2_to_wrn16-2_cifar100.py',
+    'configs/kd/dist_wrn40-2_to_wrn40-1_cifar100.py'])
+def test_dist_student_classifier_starts_as_the_authors(config):
+    """DIST's gradient grows as 1 / the spread of the logits: its student's
+    classifier starts from nn.Linear's U(+-1/sqrt(fan_in)) with zero bias
+    (the authors' CIFAR WRN), not mmpretrain's N(0, 0.01)."""
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict({'model.teacher_ckpt': None,
+                         'model.architecture.backbone.depth': 10,
+                         'model.architecture.backbone.widen_factor': 1,
+                         'model.teacher.backbone.depth': 10})
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    fc = model.student.head.fc
+    bound = fc.in_features**-0.5
+    assert fc.in_features == 64  # the WRN-10-1 student
+    assert fc.bias.abs().max().item() == 0
+    assert fc.weight.abs().max().item() <= bound
+    # Uniform: std bound / sqrt(3) (mmpretrain's default: 0.01).
+    assert fc.weight.std().item() == pytest.approx(bound / math.sqrt(3),
+                                                   rel=0.1)

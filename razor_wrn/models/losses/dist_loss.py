@@ -2,8 +2,10 @@
 
 Huang, You, Wang, Qian & Xu, "Knowledge Distillation from A Stronger
 Teacher", NeurIPS 2022, https://arxiv.org/abs/2205.10536. Reference
-implementation: ``DIST`` in https://github.com/hunto/image_classification_sota
-(``lib/models/losses/dist_kd.py``); mmrazor's ``DISTLoss`` computes the same.
+implementation: ``DIST(beta, gamma, tau)`` in
+https://github.com/hunto/image_classification_sota
+(``lib/models/losses/dist_kd.py``, with its ``tau**2`` factor); mmrazor's
+``DISTLoss`` computes the same.
 """
 import torch
 import torch.nn as nn
@@ -39,7 +41,10 @@ def dist_loss(preds_S: torch.Tensor,
     ranking of the classes; ``L_intra = 1 - mean_c rho(p_S[:, c],
     p_T[:, c])`` matches, per class, how the batch's images rank for it
     (``rho``: Pearson correlation). Unlike KL, both ignore shifts and
-    scales of the predictions, which a weaker student cannot follow.
+    scales of the predictions, which a weaker student cannot follow. For
+    the same reason nothing bounds the gradient: it grows as 1 / the spread
+    of the centred probabilities, so a student whose logits are still
+    nearly constant takes a large first step.
 
     Args:
         preds_S (torch.Tensor): Student logits, shape (N, C), N >= 2.
