@@ -315,12 +315,13 @@ class DeviceCIFARLoader(DeviceTensorLoader):
             (e.g. ``cifar-10-batches-py``).
         split (str): ``'train'`` or ``'test'``.
         batch_size (int): Samples per batch on each rank.
-        augment (bool): Random crop with zero padding 4 and horizontal flip.
+        augment (bool): Random crop with zero padding and horizontal flip.
         shuffle (bool): New sample order every epoch.
         drop_last (bool): Drop the last, partial batch of each epoch.
         device (str): ``'cuda'``, ``'cpu'`` or ``'auto'`` (CUDA when
             available).
         seed (int): Base seed; epoch ``e`` draws from ``seed + e``.
+        padding (int): Zero padding of the random crops, in pixels.
 
     Raises:
         CIFARDataError: The split is missing or malformed (see the dataset).
@@ -336,7 +337,8 @@ class DeviceCIFARLoader(DeviceTensorLoader):
                  shuffle: bool = True,
                  drop_last: bool = False,
                  device: str = 'auto',
-                 seed: int = 0) -> None:
+                 seed: int = 0,
+                 padding: int = 4) -> None:
         dataset = self.dataset_class(
             data_root=data_root, split=split, pipeline=[], lazy_init=True)
         data_list = dataset.load_data_list()
@@ -351,7 +353,8 @@ class DeviceCIFARLoader(DeviceTensorLoader):
             shuffle=shuffle,
             drop_last=drop_last,
             device=device,
-            seed=seed)
+            seed=seed,
+            padding=padding)
 
 
 @DEVICE_LOADERS.register_module()
