@@ -32,8 +32,6 @@ from typing import Callable, Dict, Optional, Tuple
 
 import pytest
 
-from razor_wrn.datasets.synthetic_cifar import write_synthetic_cifar
-
 
 def _tiny_cifar_factory(tmp_path_factory: pytest.TempPathFactory,
                         num_classes: int, default_train: int,
@@ -50,6 +48,8 @@ def _tiny_cifar_factory(tmp_path_factory: pytest.TempPathFactory,
         key = (per_class_train, per_class_test, signal, seed)
         if key not in written:
             data_root = tmp_path_factory.mktemp(f'cifar{num_classes}')
+            from razor_wrn.datasets.synthetic_cifar import \
+                write_synthetic_cifar
             write_synthetic_cifar(str(data_root), num_classes, *key)
             written[key] = str(data_root)
         return written[key]
@@ -105,10 +105,9 @@ REPO = Path(__file__).resolve().parents[1]
 # One intra-op thread per process: the xdist workers already use every
 # core, and results of a run must not depend on the thread count (a forked
 # run, see ``Forked``, is compared bit for bit with one in this process).
+# torch reads it when first imported; nothing is imported here, so xdist's
+# controlling process stays light.
 os.environ['OMP_NUM_THREADS'] = '1'
-import torch  # noqa: E402
-
-torch.set_num_threads(1)
 
 
 def load_tool(relative_path: str) -> ModuleType:
@@ -237,6 +236,28 @@ def _in_repository(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
 
 
+def _manager_classes(cls: type) -> list:
+    return [cls] + [c for sub in cls.__subclasses__()
+                    for c in _manager_classes(sub)]
+
+
+@pytest.fixture(autouse=True)
+def _forget_finished_runs():
+    """Drop the loggers, visualizers and message hubs a test's runs left.
+
+    mmengine keeps every instance it hands out by name for the life of the
+    process, and with them everything their Runner held; the garbage
+    collection mmengine runs for each data set it builds would walk all of
+    them, slower with every test.
+    """
+    yield
+    from mmengine.registry import DefaultScope
+    from mmengine.utils import ManagerMixin
+    for cls in _manager_classes(ManagerMixin):
+        if cls is not DefaultScope:  # see _fresh_default_scope
+            cls._instance_dict.clear()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_default_scope():
     """Give every test an empty mmengine default scope.
@@ -275,4 +296,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     from garbage collection: mmengine calls ``gc.collect()`` for each data
     set it builds, and a full pass over this process took ~0.3 s a call,
     half of a two-iteration training."""
+    if 'torch' in sys.modules:  # in case it came before OMP_NUM_THREADS
+        sys.modules['torch'].set_num_threads(1)
     gc.freeze()

@@ -17,8 +17,7 @@ import razor_wrn  # noqa: F401  (registries)
 CRD = 'configs/kd/crd_wrn40-2_to_wrn16-2.py'
 BANK = 'distiller.distill_losses.loss_crd.'
 WRN10_1 = [f'model.{m}.{k}' for m in ('architecture', 'teacher')
-           for k in ('backbone.depth=10', 'backbone.widen_factor=1',
-                     'head.in_channels=64')]
+           for k in ('backbone.depth=10', 'backbone.widen_factor=1')]
 # 24 bank rows for the 20 training images: rows 20-23 are never visited.
 # The embedding heads' input widths follow the WRN-10-1 models; a fixed
 # seed fixes the initial bank rows.

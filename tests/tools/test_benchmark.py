@@ -30,8 +30,7 @@ KD = str(CONFIGS / 'kd/wrn40-2_to_wrn16-2.py')
 DKD = str(CONFIGS / 'kd/dkd_wrn40-2_to_wrn16-2.py')
 AT = str(CONFIGS / 'kd/at_wrn40-2_to_wrn16-2.py')
 # WRN-10-1: the code paths of WRN-16-2 / WRN-40-2 at a fraction of the cost.
-TINY_NET = ['backbone.depth=10', 'backbone.widen_factor=1',
-            'head.in_channels=64']
+TINY_NET = ['backbone.depth=10', 'backbone.widen_factor=1']
 TINY = {VANILLA: [f'model.{key}' for key in TINY_NET]}
 TINY[KD] = TINY[DKD] = TINY[AT] = [
     f'model.{part}.{key}' for part in ('architecture', 'teacher')

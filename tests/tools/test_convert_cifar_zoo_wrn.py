@@ -156,8 +156,7 @@ def test_zoo_teacher_ckpt_is_explained(tmp_path, tiny_cifar10, data_options,
     zoo = tmp_path / 'wrn_40_2.pth'
     torch.save({'model': _random_zoo(10, 1, 10).state_dict()}, zoo)
     wrn10_1 = [f'model.{m}.{k}' for m in ('architecture', 'teacher')
-               for k in ('backbone.depth=10', 'backbone.widen_factor=1',
-                         'head.in_channels=64')]
+               for k in ('backbone.depth=10', 'backbone.widen_factor=1')]
     with pytest.raises(SystemExit) as exit_:
         run_cli(tools['train'].main, [
             'configs/kd/wrn40-2_to_wrn16-2.py', '--work-dir',

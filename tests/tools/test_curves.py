@@ -12,8 +12,7 @@ from conftest import load_tool
 
 plot_curves = load_tool('analysis_tools/plot_curves.py')
 VANILLA = 'configs/vanilla/wrn16-w2_b128x1_cifar10.py'
-TINY_WRN = ['model.backbone.depth=10', 'model.backbone.widen_factor=1',
-            'model.head.in_channels=64']
+TINY_WRN = ['model.backbone.depth=10', 'model.backbone.widen_factor=1']
 
 
 def _rows(work_dir: Path) -> list:

@@ -222,7 +222,6 @@ def test_syncbn_on_the_cpu_is_refused_before_training():
     cfg = Config.fromfile(str(REPO / VANILLA))
     cfg.model.backbone.update(depth=10, widen_factor=1,
                               norm_cfg=dict(type='SyncBN'))
-    cfg.model.head.in_channels = 64
     model = MODELS.build(cfg.model)
     norms = [m for m in model.modules()
              if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]

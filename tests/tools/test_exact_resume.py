@@ -14,14 +14,12 @@ REPO = Path(__file__).resolve().parents[2]
 VANILLA = 'configs/vanilla/wrn16-w2_b128x1_cifar10.py'
 KD = 'configs/kd/wrn40-2_to_wrn16-2.py'
 TINY = {
-    VANILLA: ['model.backbone.depth=10', 'model.backbone.widen_factor=1',
-              'model.head.in_channels=64'],
+    VANILLA: ['model.backbone.depth=10', 'model.backbone.widen_factor=1'],
     KD: ['model.architecture.backbone.depth=10',
          'model.architecture.backbone.widen_factor=1',
-         'model.architecture.head.in_channels=64',
          'model.teacher.backbone.depth=10',
          'model.teacher.backbone.widen_factor=2',
-         'model.teacher.head.in_channels=128', 'model.teacher_ckpt=None'],
+         'model.teacher_ckpt=None'],
 }
 EPOCHS = 2  # two iterations each
 

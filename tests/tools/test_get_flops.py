@@ -40,8 +40,7 @@ def _macs_by_hand(model: nn.Module, shape) -> int:
 
 
 def test_vanilla_wrn10_1_counts_the_whole_classifier(capsys):
-    options = ['model.backbone.depth=10', 'model.backbone.widen_factor=1',
-               'model.head.in_channels=64']
+    options = ['model.backbone.depth=10', 'model.backbone.widen_factor=1']
     results = get_flops.main([VANILLA, '--shape', '16', '--cfg-options',
                               *options])
     cfg = get_flops.load_config(VANILLA, {

@@ -9,7 +9,7 @@ import pytest
 from conftest import load_tool
 
 reproduce = load_tool('reproduce.py')
-TINY = ['backbone.depth=10', 'backbone.widen_factor=1', 'head.in_channels=64']
+TINY = ['backbone.depth=10', 'backbone.widen_factor=1']
 
 
 def _table(path: Path, cfg_options: list) -> str:

@@ -13,8 +13,7 @@ from razor_wrn.checkpoint import CheckpointError
 from razor_wrn.resume_checkpoint import resume_checkpoint
 
 VANILLA = 'configs/vanilla/wrn16-w2_b128x1_cifar10.py'
-TINY_WRN = ['model.backbone.depth=10', 'model.backbone.widen_factor=1',
-            'model.head.in_channels=64']
+TINY_WRN = ['model.backbone.depth=10', 'model.backbone.widen_factor=1']
 
 
 

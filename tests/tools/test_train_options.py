@@ -12,8 +12,7 @@ from razor_wrn.engine.optim_wrappers import BF16AutocastOptimWrapper
 
 VANILLA = 'configs/vanilla/wrn16-w2_b128x1_cifar10.py'
 KD = 'configs/kd/wrn40-2_to_wrn16-2.py'
-TINY_WRN = ['model.backbone.depth=10', 'model.backbone.widen_factor=1',
-            'model.head.in_channels=64']
+TINY_WRN = ['model.backbone.depth=10', 'model.backbone.widen_factor=1']
 
 
 
@@ -57,8 +56,7 @@ def test_kd_without_the_teacher_check_and_without_workers(
     tiny = []
     for net in ('architecture', 'teacher'):
         tiny += [f'model.{net}.backbone.depth=10',
-                 f'model.{net}.backbone.widen_factor=1',
-                 f'model.{net}.head.in_channels=64']
+                 f'model.{net}.backbone.widen_factor=1']
     loaders = []
     for loader in ('train', 'val', 'test'):
         loaders += [f'{loader}_dataloader.dataset.data_root={data}',

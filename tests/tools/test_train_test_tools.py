@@ -13,8 +13,7 @@ from conftest import run_tool
 
 VANILLA = 'configs/vanilla/wrn16-w2_b128x1_cifar10.py'
 # WRN-10-1 keeps the tests to seconds; the configs are otherwise unchanged.
-TINY_WRN = ['model.backbone.depth=10', 'model.backbone.widen_factor=1',
-            'model.head.in_channels=64']
+TINY_WRN = ['model.backbone.depth=10', 'model.backbone.widen_factor=1']
 
 
 
