@@ -180,15 +180,17 @@ class Forked:
         finally:
             os._exit(code)
 
-    def wait(self, timeout: float = 300) -> Tuple[int, str]:
-        """Return ``(exit code, or -N if killed by signal N, output)``."""
-        signal.signal(signal.SIGALRM, lambda *_: os.killpg(
+    def wait(self, timeout: int = 300) -> Tuple[int, str]:
+        """Return ``(exit code, or -N if killed by signal N, output)``; a
+        child still running after ``timeout`` seconds is killed."""
+        previous = signal.signal(signal.SIGALRM, lambda *_: os.killpg(
             self.pid, signal.SIGKILL))
-        signal.alarm(int(timeout))
+        signal.alarm(timeout)
         try:
             _, status = os.waitpid(self.pid, 0)
         finally:
             signal.alarm(0)
+            signal.signal(signal.SIGALRM, previous)
         try:
             os.killpg(self.pid, signal.SIGKILL)
         except ProcessLookupError:
