@@ -17,6 +17,8 @@ import razor_wrn  # noqa: F401  (compat shim, safe loading, registries)
 from razor_wrn.cli import (UserError, add_run_arguments, build_runner,
                            default_work_dir, load_config, parse_run_args,
                            run_cli, writable_dir)
+from razor_wrn.models.algorithms.frozen_teacher_distill import \
+    check_teacher_ckpt
 from razor_wrn.resume_checkpoint import resume_checkpoint
 
 
@@ -103,6 +105,9 @@ def use_amp(cfg) -> None:
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     cfg = merge_args(load_config(args.config, args.cfg_options), args)
+    if cfg.model.get('teacher_ckpt'):
+        # Before mmengine prints its environment and opens a log folder.
+        check_teacher_ckpt(cfg.model.teacher_ckpt)
     writable_dir(cfg.work_dir, '--work-dir')
     build_runner(cfg).train()
 

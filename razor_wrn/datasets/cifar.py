@@ -18,6 +18,7 @@ handling) and replaces only the loading:
   (:class:`CIFARChecksumWarning`) when the structure is valid.
 """
 import hashlib
+import os
 import os.path as osp
 import warnings
 from typing import Any, List, Optional, Tuple
@@ -265,10 +266,22 @@ class LenientCIFARMixin:
     def _data_error(self, problem: str) -> CIFARDataError:
         """Error stating ``problem``, where data belongs and how to get it."""
         folder = self._folder()
+        root = osp.dirname(folder)
         files = [name for name, _ in self.train_list + self.test_list]
+        how = (f'Without network access, download {self.url} elsewhere and '
+               f'extract it into {root}.') if self.download else (
+            'To get it, pass download=True (needs network access), or '
+            f'download {self.url} and extract it into {root}.')
+        # A data root of the other CIFAR (a CIFAR-10 folder given to a
+        # CIFAR-100 config, or the reverse) is the likely cause.
+        others = sorted(
+            name for name in (os.listdir(root) if osp.isdir(root) else [])
+            if name.startswith('cifar-') and name != self.base_folder
+            and osp.isdir(osp.join(root, name)))
+        other = (f' {root} holds {", ".join(others)}: another data set\'s '
+                 'files; use a config for that data set or the data_root '
+                 f'of {self.dataset_name}.') if others else ''
         return CIFARDataError(
             f'{problem}\n{self.dataset_name} is expected in {folder} as the '
             f'official python version ({", ".join(files)}, '
-            f'{self.meta["filename"]}). To get it, pass download=True (needs '
-            f'network access), or download {self.url} and extract it into '
-            f'{osp.dirname(folder)}.')
+            f'{self.meta["filename"]}).{other} {how}')

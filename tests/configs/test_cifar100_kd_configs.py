@@ -51,6 +51,8 @@ def test_the_twin_is_its_method_on_the_benchmark_recipe(twin):
     cifar10, depth, width = TWINS[twin]
     ours, theirs = (Config.fromfile(KD / name) for name in (twin, cifar10))
     student, teacher = ours.model.architecture, ours.model.teacher
+    if twin.startswith('dkd_'):  # mdistiller's CIFAR-100 WRN setting
+        theirs.model.distiller.distill_losses.loss_dkd.beta = 6.0
     assert ours.model.distiller == theirs.model.distiller
     for key in ('loss', 'init_cfg'):
         assert student.head.get(key) == theirs.model.architecture.head.get(
@@ -120,19 +122,27 @@ def test_a_cifar100_distillation_is_tested_and_converted(options, tools,
                                                          tmp_path, capsys):
     twin = str(KD / 'dkd_wrn40-2_to_wrn40-1_cifar100.py')
     # Without the default teacher (not trained here): one line on how to
-    # get one, nothing written.
-    code, (_, err) = run_tool(tools['train'], [
+    # get one, before a run (and its work dir) starts.
+    code, (out, err) = run_tool(tools['train'], [
         twin, '--work-dir', str(tmp_path / 'none'), '--cfg-options',
         *TINY_PAIR, *options], capsys)
-    assert code == 1 and f"Teacher checkpoint not found: '{TEACHER}'" in err
+    assert code == 1 and out == ''
+    assert err.startswith(f"ERROR: Teacher checkpoint not found: '{TEACHER}'")
     assert 'convert_cifar_zoo_wrn.py' in err and len(err.splitlines()) == 1
-    assert not list((tmp_path / 'none').glob('*.pth'))
+    assert not (tmp_path / 'none').exists()
 
     tools['train'].main([
         'configs/vanilla/wrn40-w2_b64x1_cifar100.py', '--work-dir',
         str(tmp_path / 'teacher'), '--cfg-options', 'train_cfg.max_epochs=1',
         'model.backbone.depth=10', *options])
     teacher = tmp_path / 'teacher' / 'epoch_1.pth'
+    # The right folder, another epoch: the message shows what is there.
+    code, (_, err) = run_tool(tools['train'], [
+        twin, '--cfg-options',
+        f'model.teacher_ckpt={tmp_path / "teacher" / "epoch_240.pth"}',
+        *TINY_PAIR, *options], capsys)
+    assert code == 1
+    assert f'{tmp_path / "teacher"} holds ' in err and ' epoch_1.pth' in err
     tools['train'].main([
         twin, '--work-dir', str(tmp_path / 'kd'), '--cfg-options',
         f'model.teacher_ckpt={teacher}', 'train_cfg.max_epochs=1',

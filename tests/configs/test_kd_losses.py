@@ -9,6 +9,7 @@ weight, temperature or CE weight, a term computed twice or a skipped
 connector changes a number here.
 """
 import copy
+import functools
 import math
 from pathlib import Path
 
@@ -82,8 +83,8 @@ def _at(s, t, labels, connectors, before):
     return losses
 
 
-def _dkd(s, t, labels, connectors, before):
-    T, alpha, beta = 4.0, 1.0, 8.0
+def _dkd(s, t, labels, connectors, before, beta=8.0):
+    T, alpha = 4.0, 1.0
     gt = F.one_hot(labels, s['logits'].shape[1]).float()
     p_s, p_t = F.softmax(s['logits'] / T, 1), F.softmax(t['logits'] / T, 1)
     binary_s = torch.stack([(p_s * gt).sum(1), (p_s * (1 - gt)).sum(1)], 1)
@@ -171,6 +172,10 @@ HAND.update({
     .replace('.py', '_cifar100.py'): hand
     for name, hand in list(HAND.items()) if not name.endswith('_device.py')
     for student in ('wrn16-2', 'wrn40-1')})
+# mdistiller's CIFAR-100 setting of both WRN pairs.
+for _student in ('wrn16-2', 'wrn40-1'):
+    HAND[f'dkd_wrn40-2_to_{_student}_cifar100.py'] = functools.partial(
+        _dkd, beta=6.0)
 
 
 def test_every_kd_config_has_a_hand_computation():

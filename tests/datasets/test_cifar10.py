@@ -218,16 +218,20 @@ def test_class_names_from_batches_meta(cifar_copy: Path) -> None:
 
 
 def _assert_clear_error(err: pytest.ExceptionInfo, data_root: Path,
-                        *fragments: str) -> None:
-    """The message says what is wrong, where data goes and how to get it."""
+                        *fragments: str, download: bool = False) -> None:
+    """The message says what is wrong, where data goes and how to get it
+    (with ``download=True`` already set: how to without network access)."""
     folder = str(data_root.resolve() / 'cifar-10-batches-py')
     message = str(err.value)
     for fragment in fragments:
         assert fragment in message
     assert f'CIFAR-10 is expected in {folder} as the official python ' \
         'version' in message
-    assert f'pass download=True (needs network access), or download {URL} ' \
-        f'and extract it into {data_root.resolve()}.' in message
+    where = f'extract it into {data_root.resolve()}.'
+    assert message.endswith(
+        f'Without network access, download {URL} elsewhere and {where}'
+        if download else 'To get it, pass download=True (needs network '
+        f'access), or download {URL} and {where}')
 
 
 def _set(key: str, value: Any) -> Callable[[Dict], Any]:
@@ -322,7 +326,7 @@ def test_failed_download_is_one_clear_error(
     _assert_clear_error(
         err, tmp_path, f'Missing {folder}/data_batch_1, ',
         f'and downloading {URL} into {tmp_path.resolve()} failed: '
-        'URLError: <urlopen error no network>')
+        'URLError: <urlopen error no network>', download=True)
     assert err.value.__suppress_context__
 
 

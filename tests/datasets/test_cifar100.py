@@ -98,11 +98,13 @@ def test_md5_mismatch_warns_naming_cifar100(tiny_cifar100: str) -> None:
         'CIFAR-100 release (md5 mismatch)')
 
 
-def _expected_in(data_root: Path) -> str:
+def _expected_in(data_root: Path, download: bool = False) -> str:
+    how = (f'Without network access, download {URL} elsewhere and extract '
+           f'it into {data_root.resolve()}.') if download else (
+        'To get it, pass download=True (needs network access), or download '
+        f'{URL} and extract it into {data_root.resolve()}.')
     return (f'CIFAR-100 is expected in {data_root.resolve() / FOLDER} as the '
-            'official python version (train, test, meta). To get it, pass '
-            f'download=True (needs network access), or download {URL} and '
-            f'extract it into {data_root.resolve()}.')
+            f'official python version (train, test, meta). {how}')
 
 
 @pytest.mark.parametrize('edit,reason', [
@@ -166,4 +168,17 @@ def test_failed_download_names_the_cifar100_archive(
     assert calls[0] == URL
     assert f'and downloading {URL} into {tmp_path.resolve()} failed: ' \
         'URLError: <urlopen error no network>' in str(err.value)
-    assert str(err.value).endswith(_expected_in(tmp_path))
+    assert str(err.value).endswith(_expected_in(tmp_path, download=True))
+
+
+def test_a_cifar10_folder_is_named_as_the_likely_cause(
+        tiny_cifar10: str) -> None:
+    with pytest.raises(CIFARDataError) as err:
+        LenientCIFAR100(data_root=tiny_cifar10, download=False)
+    root = Path(tiny_cifar10).resolve()
+    assert f'{root} holds cifar-10-batches-py: another data set\'s files; ' \
+        'use a config for that data set or the data_root of CIFAR-100.' \
+        in str(err.value)
+    assert str(err.value).endswith(
+        'To get it, pass download=True (needs network access), or download '
+        f'{URL} and extract it into {root}.')

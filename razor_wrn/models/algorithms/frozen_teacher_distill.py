@@ -1,4 +1,5 @@
 """Single-teacher distillation with a frozen, strictly loaded teacher."""
+import os
 import os.path as osp
 from typing import Dict, List, Optional, Tuple, Union
 
@@ -14,6 +15,28 @@ from ...checkpoint import (CIFAR_ZOO_CONVERTER, CheckpointError,
                            state_dict_of)
 from .connector_channels import fill_connector_channels
 from .teacher_bank import TeacherBank, check_logit_only
+
+
+def check_teacher_ckpt(teacher_ckpt: str) -> None:
+    """Stop early, with how to get one, when a local ``teacher_ckpt`` is
+    missing (tools/train.py checks it before mmengine starts a run).
+
+    Raises:
+        CheckpointError: ``teacher_ckpt`` is a local path and no file.
+    """
+    if '://' in teacher_ckpt or osp.isfile(osp.expanduser(teacher_ckpt)):
+        return
+    folder = osp.dirname(teacher_ckpt)
+    found = sorted(f for f in os.listdir(folder) if f.endswith('.pth')) \
+        if folder and osp.isdir(folder) else []
+    raise CheckpointError(
+        f'Teacher checkpoint not found: {teacher_ckpt!r} '
+        '(model.teacher_ckpt)' +
+        (f'; {folder} holds {", ".join(found[:5])}' if found else '') +
+        '. Train the teacher first with its vanilla config (tools/train.py '
+        'writes work_dirs/<config>/epoch_<N>.pth), or pass one with '
+        '--cfg-options model.teacher_ckpt=PATH; a RepDistiller or '
+        f'mdistiller teacher needs {CIFAR_ZOO_CONVERTER} first.')
 
 
 @MODELS.register_module()
@@ -97,16 +120,7 @@ class FrozenTeacherDistill(SingleTeacherDistill):
                 f'mmengine adds them to the total loss; rename {bad_names}.')
         self.teacher_ckpt = teacher_ckpt
         if teacher_ckpt:
-            if '://' not in teacher_ckpt and not osp.isfile(
-                    osp.expanduser(teacher_ckpt)):
-                raise CheckpointError(
-                    f'Teacher checkpoint not found: {teacher_ckpt!r} '
-                    '(model.teacher_ckpt). Train the teacher first with its '
-                    'vanilla config (tools/train.py writes '
-                    'work_dirs/<config>/epoch_<N>.pth), or pass one with '
-                    '--cfg-options model.teacher_ckpt=PATH; a RepDistiller '
-                    'or mdistiller teacher needs '
-                    f'{CIFAR_ZOO_CONVERTER} first.')
+            check_teacher_ckpt(teacher_ckpt)
             checkpoint = load_checkpoint_file(teacher_ckpt)
             load_weights_strictly(self.teacher,
                                   state_dict_of(checkpoint, teacher_ckpt),
