@@ -268,25 +268,37 @@ def _wrn_signature(state_dict: Dict[str, torch.Tensor]) -> Optional[str]:
 
 def load_weights_strictly(model: torch.nn.Module,
                           state_dict: Dict[str, torch.Tensor],
-                          source: str) -> None:
+                          source: str, role: str = '') -> None:
     """``model.load_state_dict(state_dict, strict=True)``, failing with one
     message that lists the missing and unexpected keys and the shape
     mismatches, and names the likely cause.
+
+    Args:
+        model: The module to load into.
+        state_dict: Its weights.
+        source: The checkpoint's path, named in the message.
+        role: What the checkpoint is for (e.g. ``'model.teacher_ckpt'``),
+            named after the path; empty: nothing.
 
     Raises:
         CheckpointError: ``state_dict`` does not fit ``model``; nothing is
             loaded then.
     """
-    check_weights_fit(model, state_dict, source)
+    check_weights_fit(model, state_dict, source, role)
     model.load_state_dict(state_dict, strict=True)
+
+
+def _num_classes(state_dict: Dict[str, torch.Tensor]) -> Optional[int]:
+    heads = [v for k, v in state_dict.items() if k.endswith('head.fc.weight')]
+    return heads[0].shape[0] if len(heads) == 1 else None
 
 
 def check_weights_fit(model: torch.nn.Module,
                       state_dict: Dict[str, torch.Tensor],
-                      source: str) -> None:
+                      source: str, role: str = '') -> None:
     """Raise a :class:`CheckpointError` listing the missing and unexpected
     keys and the shape mismatches unless ``state_dict`` fits ``model``
-    exactly."""
+    exactly (arguments as :func:`load_weights_strictly`)."""
     expected = model.state_dict()
     missing = [k for k in expected if k not in state_dict]
     unexpected = [k for k in state_dict if k not in expected]
@@ -308,12 +320,19 @@ def check_weights_fit(model: torch.nn.Module,
     if found and wanted and found != wanted:
         hints.append(f'the checkpoint holds a {found}, the config builds a '
                      f'{wanted}: use the config that matches the checkpoint')
+    classes, wanted_classes = _num_classes(state_dict), _num_classes(expected)
+    if classes and wanted_classes and classes != wanted_classes:
+        hints.append(
+            f'the checkpoint classifies {classes} classes, the config '
+            f'{wanted_classes}: use one trained on the config\'s data set '
+            '(e.g. a CIFAR-100 one for a _cifar100 config)')
     if any(k.startswith(('architecture.', 'teacher.')) for k in unexpected):
         hints.append(
             'this is a distillation checkpoint: test it with its KD config, '
             'or extract the student with tools/model_converters/'
             'convert_kd_ckpt_to_student.py')
-    message = (f'Checkpoint {source!r} does not fit the model:' +
+    message = (f'Checkpoint {source!r}{f" ({role})" if role else ""} does '
+               'not fit the model:' +
                (listing('missing keys', missing) if missing else '') +
                (listing('unexpected keys', unexpected) if unexpected else '') +
                (listing('shape mismatches', mismatched) if mismatched else ''))

@@ -543,3 +543,23 @@ def test_hash_in_the_url_file_name_is_checked(tmp_path, hub_dir):
     # Names with a short number after a dash are no hash.
     served['https://host/wrn-40.pth'] = weights
     assert load_checkpoint_file('https://host/wrn-40.pth')['w'] == 1.0
+
+
+def test_load_weights_strictly_names_the_class_counts_and_the_role():
+    class Classifier(nn.Module):
+
+        def __init__(self, classes: int) -> None:
+            super().__init__()
+            self.head = nn.Module()
+            self.head.fc = nn.Linear(8, classes)
+
+    with pytest.raises(CheckpointError) as error:
+        load_weights_strictly(Classifier(100), Classifier(10).state_dict(),
+                              'c10.pth', 'model.teacher_ckpt')
+    message = str(error.value)
+    assert message.startswith(
+        "Checkpoint 'c10.pth' (model.teacher_ckpt) does not fit the model:")
+    assert message.endswith(
+        '  Likely cause: the checkpoint classifies 10 classes, the config '
+        "100: use one trained on the config's data set (e.g. a CIFAR-100 "
+        'one for a _cifar100 config).')

@@ -6,6 +6,11 @@
 #               model.architecture.backbone.widen_factor=1
 # (connector channels follow the models).
 _base_ = ['./wrn_cifar10.py']
+# MMRazor's released CIFAR-10 classifiers of the teacher models (CIFAR-10
+# only: the _cifar100 configs have none).
+wrn40_2_ckpt = 'https://download.openmmlab.com/mmrazor/v1/wide_resnet/wrn40-w2_b16x8_cifar10/wrn40-w2_b16x8_cifar10_20221201_170318-761c8c55.pth'  # noqa: E501  # 94.67 top-1
+wrn28_4_ckpt = 'https://download.openmmlab.com/mmrazor/v1/wide_resnet/wrn28_4_b16x8_cifar10_20220831_173536-d6f8725c.pth'  # noqa: E501  # 95.41 top-1
+
 model = dict(
     _delete_=True,
     type='FrozenTeacherDistill',
@@ -13,7 +18,7 @@ model = dict(
     teacher=dict(
         _base_.model,
         backbone=dict(type='WideResNet', depth=40, widen_factor=2)),
-    teacher_ckpt=_base_.wrn40_2_ckpt,
+    teacher_ckpt=wrn40_2_ckpt,
     # dict(path=BANK, mode='read'|'fill'): the teacher's logits from a
     # teacher-output bank (tools/build_teacher_bank.py), logit methods only.
     teacher_bank=None,

@@ -24,7 +24,3 @@ model = dict(
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         topk=(1, 5)),
 )
-# MMRazor's released CIFAR-10 classifiers of these models, the teachers of
-# the distillation configs.
-wrn40_2_ckpt = 'https://download.openmmlab.com/mmrazor/v1/wide_resnet/wrn40-w2_b16x8_cifar10/wrn40-w2_b16x8_cifar10_20221201_170318-761c8c55.pth'  # noqa: E501  # 94.67 top-1
-wrn28_4_ckpt = 'https://download.openmmlab.com/mmrazor/v1/wide_resnet/wrn28_4_b16x8_cifar10_20220831_173536-d6f8725c.pth'  # noqa: E501  # 95.41 top-1

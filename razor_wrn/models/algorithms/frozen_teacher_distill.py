@@ -124,7 +124,7 @@ class FrozenTeacherDistill(SingleTeacherDistill):
             checkpoint = load_checkpoint_file(teacher_ckpt)
             load_weights_strictly(self.teacher,
                                   state_dict_of(checkpoint, teacher_ckpt),
-                                  f'{teacher_ckpt} (model.teacher_ckpt)')
+                                  teacher_ckpt, 'model.teacher_ckpt')
         if hasattr(self.distiller, 'init_ofd_connectors'):
             self.distiller.init_ofd_connectors(self.teacher)
         # Set after the shape check, which must run the real teacher.
