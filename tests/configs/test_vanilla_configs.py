@@ -12,9 +12,12 @@ import razor_wrn  # noqa: F401
 
 VANILLA = sorted((Path(__file__).resolve().parents[2] / 'configs' /
                   'vanilla').glob('*.py'))
-# Parameter counts of the reference models (10 classes), as MMRazor's.
-PARAMS = {(16, 2): 691_674, (22, 4): 4_298_970, (28, 4): 5_849_050,
-          (40, 2): 2_243_546}
+# Parameter counts: the reference models (10 classes) as MMRazor's; with 100
+# classes the head has 90 * (64k + 1) more.
+PARAMS = {(16, 2, 10): 691_674, (22, 4, 10): 4_298_970,
+          (28, 4, 10): 5_849_050, (40, 2, 10): 2_243_546,
+          (16, 2, 100): 703_284, (40, 2, 100): 2_255_156,
+          (40, 1, 100): 569_780}
 NAME = re.compile(r'wrn(\d+)-w(\d+)_b(\d+)x(\d+)_cifar(10|100)(_device)?')
 
 
@@ -35,6 +38,5 @@ def test_config_builds_what_its_name_says(path):
                                                                    width)
     assert model.head.fc.out_features == classes
     assert model.data_preprocessor.num_classes == classes
-    if classes == 10 and (depth, width) in PARAMS:
-        assert sum(p.numel() for p in model.parameters()) == PARAMS[
-            (depth, width)]
+    assert sum(p.numel() for p in model.parameters()) == PARAMS[
+        (depth, width, classes)]
