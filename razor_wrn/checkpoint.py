@@ -129,6 +129,10 @@ def _download(url: str) -> str:
     return cached
 
 
+# The URL schemes load_checkpoint_file downloads; any other name is a path.
+URL_SCHEMES = ('http://', 'https://')
+
+
 def load_checkpoint_file(filename: str,
                          map_location: Optional[Any] = 'cpu') -> Any:
     """Read a checkpoint from a local path or an http(s) URL, safely.
@@ -137,7 +141,7 @@ def load_checkpoint_file(filename: str,
         CheckpointError: the file is missing, is not a torch checkpoint, is
             truncated, or holds Python objects outside the safe allow-list.
     """
-    if filename.startswith(('http://', 'https://')):
+    if filename.startswith(URL_SCHEMES):
         path = _download(filename)
     else:
         path = osp.expanduser(filename)
@@ -246,7 +250,7 @@ def use_safe_checkpoint_loaders() -> None:
     :func:`load_checkpoint_file`."""
     allow_mmengine_checkpoint_objects()
     CheckpointLoader.register_scheme('', _load_local, force=True)
-    CheckpointLoader.register_scheme(('http://', 'https://'), _load_http,
+    CheckpointLoader.register_scheme(URL_SCHEMES, _load_http,
                                      force=True)
     # mmengine's torchvision://, open-mmlab:// and mmcls:// loaders call its
     # module-level load_from_http directly, bypassing the scheme table.

@@ -493,8 +493,10 @@ def test_runners_built_back_to_back_keep_their_own_logs(tmp_path,
     # A clock that stands still unless slept on.
     clock = [1_700_000_000.25]
     monkeypatch.setattr(time, 'time', lambda: clock[0])
-    monkeypatch.setattr(time, 'sleep',
-                        lambda seconds: clock.__setitem__(0, clock[0] + seconds))
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    monkeypatch.setattr(time, 'sleep', sleep)
     cfg = load_config(CONFIG, {'model.backbone.depth': 10,
                                'model.backbone.widen_factor': 1})
     runners = []

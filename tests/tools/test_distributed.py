@@ -231,6 +231,21 @@ def test_syncbn_on_the_cpu_is_refused_before_training():
         TrainableDDP(model, device_ids=[0])
 
 
+def _launched_args(launcher: str, script: str, argv: list, env: dict,
+                   tmp_path: Path) -> list:
+    """Run ``tools/script argv`` with a stand-in ``launcher`` (srun,
+    torchrun) first on PATH; return the arguments the script gave it."""
+    record = tmp_path / f'{launcher}_args'
+    stand_in = tmp_path / launcher
+    stand_in.write_text(
+        f'#!/usr/bin/env bash\nprintf "%s\\n" "$@" > {record}\n')
+    stand_in.chmod(0o755)
+    subprocess.run(['bash', str(REPO / 'tools' / script), *argv], env=dict(
+        os.environ, PATH=f"{tmp_path}{os.pathsep}{os.environ['PATH']}",
+        **env), check=True, capture_output=True)
+    return record.read_text().splitlines()
+
+
 @pytest.mark.parametrize('script, positional, tool', [
     ('slurm_train.sh', ['CONFIG', 'WORK'], 'train.py'),
     ('slurm_test.sh', ['CONFIG', 'CKPT'], 'test.py'),
@@ -238,16 +253,10 @@ def test_syncbn_on_the_cpu_is_refused_before_training():
 def test_slurm_scripts_start_one_task_per_gpu(script, positional, tool,
                                               tmp_path):
     """The srun command line, recorded by a stand-in ``srun``."""
-    record = tmp_path / 'srun_args'
-    srun = tmp_path / 'srun'
-    srun.write_text(f'#!/usr/bin/env bash\nprintf "%s\\n" "$@" > {record}\n')
-    srun.chmod(0o755)
-    env = dict(os.environ, PATH=f"{tmp_path}{os.pathsep}{os.environ['PATH']}",
-               GPUS='16', GPUS_PER_NODE='8', SRUN_ARGS='--quotatype=auto')
-    subprocess.run(
-        ['bash', str(REPO / 'tools' / script), 'gpu', 'job', *positional,
-         '--cfg-options', 'a=1'], env=env, check=True, capture_output=True)
-    args = record.read_text().splitlines()
+    args = _launched_args(
+        'srun', script, ['gpu', 'job', *positional, '--cfg-options', 'a=1'],
+        dict(GPUS='16', GPUS_PER_NODE='8', SRUN_ARGS='--quotatype=auto'),
+        tmp_path)
     assert args[:8] == ['-p', 'gpu', '--job-name=job', '--gres=gpu:8',
                         '--ntasks=16', '--ntasks-per-node=8',
                         '--cpus-per-task=5', '--kill-on-bad-exit=1']
@@ -266,17 +275,10 @@ def test_slurm_scripts_start_one_task_per_gpu(script, positional, tool,
 def test_dist_scripts_start_one_process_per_gpu(script, positional, tool,
                                                 tmp_path):
     """The torchrun command line, recorded by a stand-in ``torchrun``."""
-    record = tmp_path / 'torchrun_args'
-    torchrun = tmp_path / 'torchrun'
-    torchrun.write_text(
-        f'#!/usr/bin/env bash\nprintf "%s\\n" "$@" > {record}\n')
-    torchrun.chmod(0o755)
-    env = dict(os.environ, PATH=f"{tmp_path}{os.pathsep}{os.environ['PATH']}",
-               NNODES='2', NODE_RANK='1', MASTER_ADDR='node1', PORT='29600')
-    subprocess.run(['bash', str(REPO / 'tools' / script), *positional,
-                    '--out', 'm.json'], env=env, check=True,
-                   capture_output=True)
-    args = record.read_text().splitlines()
+    args = _launched_args(
+        'torchrun', script, [*positional, '--out', 'm.json'],
+        dict(NNODES='2', NODE_RANK='1', MASTER_ADDR='node1', PORT='29600'),
+        tmp_path)
     assert args[:5] == ['--nnodes=2', '--node_rank=1', '--master_addr=node1',
                         '--nproc_per_node=4', '--master_port=29600']
     assert Path(args[5]).resolve() == REPO / 'tools' / tool

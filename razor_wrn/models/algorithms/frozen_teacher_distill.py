@@ -10,7 +10,7 @@ from mmpretrain.structures import DataSample
 from mmrazor.models import SingleTeacherDistill
 from mmrazor.registry import MODELS
 
-from ...checkpoint import (CIFAR_ZOO_CONVERTER, CheckpointError,
+from ...checkpoint import (CIFAR_ZOO_CONVERTER, URL_SCHEMES, CheckpointError,
                            load_checkpoint_file, load_weights_strictly,
                            state_dict_of)
 from .connector_channels import fill_connector_channels
@@ -24,7 +24,8 @@ def check_teacher_ckpt(teacher_ckpt: str) -> None:
     Raises:
         CheckpointError: ``teacher_ckpt`` is a local path and no file.
     """
-    if '://' in teacher_ckpt or osp.isfile(osp.expanduser(teacher_ckpt)):
+    if teacher_ckpt.startswith(URL_SCHEMES) or osp.isfile(
+            osp.expanduser(teacher_ckpt)):
         return
     folder = osp.dirname(teacher_ckpt)
     found = sorted(f for f in os.listdir(folder) if f.endswith('.pth')) \
