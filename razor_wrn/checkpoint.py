@@ -75,7 +75,8 @@ def allow_mmengine_checkpoint_objects() -> None:
 HASH_SUFFIX = re.compile(r'-([a-f0-9]{8,64})\.[^.]+$')
 
 
-def _sha256(path: str) -> str:
+def file_sha256(path: str) -> str:
+    """sha256 of a file's bytes, read 1 MiB at a time."""
     digest = hashlib.sha256()
     with open(path, 'rb') as f:
         for block in iter(lambda: f.read(1 << 20), b''):
@@ -117,7 +118,7 @@ def _download(url: str) -> str:
             'pass its local path instead.') from error
     expected = HASH_SUFFIX.search(osp.basename(cached))
     if expected:
-        actual = _sha256(partial)
+        actual = file_sha256(partial)
         if not actual.startswith(expected.group(1)):
             os.remove(partial)
             raise CheckpointError(

@@ -144,6 +144,21 @@ def _argument_names(node: dict, scopes: List[str]) -> Tuple[set, bool]:
     return named - {'self'}, var_keyword
 
 
+# What _child returns for a key or index a node does not have.
+_ABSENT = object()
+
+
+def _child(node: Any, part: str) -> Any:
+    """``node[part]`` for a dict key or a list index (``'0'``), else
+    ``_ABSENT``."""
+    if isinstance(node, dict) and part in node:
+        return node[part]
+    if isinstance(node, (list, tuple)) and part.isdigit() and \
+            int(part) < len(node):
+        return node[int(part)]
+    return _ABSENT
+
+
 def _typed_parent(cfg: Config, key: str) -> Optional[Tuple[dict, list]]:
     """The ``type=...`` dict holding ``key`` and the registry scopes in
     force there, or None when the parent of ``key`` is no such dict."""
@@ -151,12 +166,8 @@ def _typed_parent(cfg: Config, key: str) -> Optional[Tuple[dict, list]]:
     scopes = [cfg.get('default_scope')] if cfg.get('default_scope') else []
     node: Any = cfg._cfg_dict
     for part in path:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, (list, tuple)) and part.isdigit() and \
-                int(part) < len(node):
-            node = node[int(part)]
-        else:
+        node = _child(node, part)
+        if node is _ABSENT:
             return None
         if isinstance(node, dict) and node.get('_scope_'):
             scopes.insert(0, node['_scope_'])
@@ -199,12 +210,8 @@ def _existing_value(cfg: Config, key: str) -> Any:
     """The config's value at dotted ``key``; a KeyError when it has none."""
     node: Union[dict, list, Any] = cfg._cfg_dict
     for part in key.split('.'):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, (list, tuple)) and part.isdigit() and \
-                int(part) < len(node):
-            node = node[int(part)]
-        else:
+        node = _child(node, part)
+        if node is _ABSENT:
             raise KeyError(key)
     return node
 

@@ -22,6 +22,7 @@ from mmengine.config import DictAction
 from mmengine.registry import DATASETS, MODELS, init_default_scope
 from mmengine.utils import ProgressBar
 
+from razor_wrn.checkpoint import URL_SCHEMES, file_sha256
 from razor_wrn.cli import UserError, load_config, run_cli
 from razor_wrn.datasets.device_cifar import crop_flip
 from razor_wrn.models.algorithms.teacher_bank import (TeacherBankError,
@@ -30,7 +31,6 @@ from razor_wrn.models.algorithms.teacher_bank import (TeacherBankError,
                                                       pipeline_views,
                                                       teacher_header)
 from razor_wrn.models.algorithms.teacher_bank_file import (TeacherBankFile,
-                                                           file_sha256,
                                                            view_count)
 
 
@@ -99,7 +99,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         teacher_header(algorithm), **data_header(images, labels, views),
         dtype=args.dtype, split=cfg.train_dataloader.dataset.get('split'),
         teacher_ckpt=ckpt, teacher_ckpt_sha256=None
-        if ckpt.startswith(('http://', 'https://')) else file_sha256(ckpt))
+        if ckpt.startswith(URL_SCHEMES) else file_sha256(ckpt))
     bank = open_bank(args.out, header)
     build(algorithm, bank, images, views['padding'], args.batch_size,
           args.device)

@@ -14,6 +14,7 @@ from mmengine.device import get_device
 from mmengine.logging import print_log
 
 import razor_wrn  # noqa: F401  (compat shim, safe loading, registries)
+from razor_wrn.checkpoint import URL_SCHEMES
 from razor_wrn.cli import (UserError, add_run_arguments, build_runner,
                            default_work_dir, load_config, parse_run_args,
                            run_cli, writable_dir)
@@ -78,7 +79,7 @@ def merge_args(cfg, args: argparse.Namespace):
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
-        if not args.resume.startswith(('http://', 'https://')):
+        if not args.resume.startswith(URL_SCHEMES):
             if not osp.isfile(args.resume):
                 raise UserError(
                     f'--resume checkpoint not found: {args.resume!r}. Pass '

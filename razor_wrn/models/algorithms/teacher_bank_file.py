@@ -45,15 +45,6 @@ def weights_sha256(module: torch.nn.Module) -> str:
     return digest.hexdigest()
 
 
-def file_sha256(path: str) -> str:
-    """sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def data_sha256(images: np.ndarray, labels: Iterable[int]) -> str:
     """Fingerprint of a training split: sha256 of its uint8 ``(N, H, W, C)``
     images and int64 labels in dataset order (the same for both pipelines,

@@ -20,8 +20,8 @@ from mmpretrain.datasets.transforms import PackInputs, RandomCrop
 from razor_wrn.cli import load_config, run_cli
 from razor_wrn.models.algorithms.teacher_bank import (TeacherBank,
                                                       TeacherBankError)
-from razor_wrn.models.algorithms.teacher_bank_file import (TeacherBankFile,
-                                                           file_sha256)
+from razor_wrn.checkpoint import file_sha256
+from razor_wrn.models.algorithms.teacher_bank_file import TeacherBankFile
 
 REPO = Path(__file__).resolve().parents[3]
 KD = 'configs/kd/wrn40-2_to_wrn16-2.py'
