@@ -52,6 +52,26 @@ def parse_run_args(parser: argparse.ArgumentParser,
     return args
 
 
+def read_config_file(path: str, kind: str = 'config') -> Config:
+    """``Config.fromfile(path)`` with one clear error for a missing or broken
+    file; ``kind`` names the file in it (``'config'``, ``'table'``).
+
+    Raises:
+        UserError: the file is missing, has a syntax error or fails to
+            evaluate.
+    """
+    if not osp.isfile(path):
+        raise UserError(f'{kind.capitalize()} file not found: {path!r}.')
+    try:
+        return Config.fromfile(path)
+    except SyntaxError as error:
+        raise UserError(f'Syntax error in {kind} {path!r}: {error}') from error
+    except Exception as error:
+        raise UserError(
+            f'Could not read {kind} {path!r}: {type(error).__name__}: '
+            f'{error}') from error
+
+
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """Load an mmengine config with clear errors for a missing or broken
     file, then merge ``--cfg-options`` (each key checked against the config
@@ -63,16 +83,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
             option names a key the config lacks or gives a value of the
             wrong kind.
     """
-    if not osp.isfile(path):
-        raise UserError(f'Config file not found: {path!r}.')
-    try:
-        cfg = Config.fromfile(path)
-    except SyntaxError as error:
-        raise UserError(f'Syntax error in config {path!r}: {error}') from error
-    except Exception as error:
-        raise UserError(
-            f'Could not read config {path!r}: {type(error).__name__}: '
-            f'{error}') from error
+    cfg = read_config_file(path)
     if cfg.get('model') is None:
         raise UserError(f'Config {path!r} defines no `model`.')
     if cfg_options:

@@ -31,10 +31,11 @@ import time
 from typing import Dict, List, Optional
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 import razor_wrn  # noqa: F401  (compat shim, safe loading, registries)
-from razor_wrn.cli import USER_ERRORS, UserError, load_config, run_cli
+from razor_wrn.cli import (USER_ERRORS, UserError, load_config,
+                           read_config_file, run_cli)
 
 TOOLS = osp.dirname(osp.abspath(__file__))
 
@@ -236,12 +237,7 @@ def load_table(path: str):
     Raises:
         UserError: If the file is missing or broken, or a row is malformed.
     """
-    if not osp.isfile(path):
-        raise UserError(f'Table file not found: {path!r}.')
-    try:
-        table = Config.fromfile(path)
-    except Exception as error:
-        raise UserError(f'Could not read table {path!r}: {error}') from error
+    table = read_config_file(path, 'table')
     seen = set()
     for row in table.get('rows', []):
         if 'name' not in row or 'config' not in row:
