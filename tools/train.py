@@ -1,7 +1,7 @@
 """Train a model from a config: a plain WRN or a distillation.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--auto-scale-lr] [--no-validate] [--tensorboard]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]]
+        [--amp [fp16|bf16]] [--compile] [--auto-scale-lr] [--no-validate] [--tensorboard]
         [--cfg-options k=v ...]
         [--launcher none|pytorch|slurm]
 """
@@ -34,9 +34,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='resume from this checkpoint, or without a value from the '
         'latest checkpoint in the work dir')
     parser.add_argument(
-        '--amp', action='store_true',
-        help='automatic mixed precision: fp16 autocast with loss scaling on '
-        'a GPU, bf16 autocast on a CPU (fp32 weights either way)')
+        '--amp', nargs='?', const='auto', choices=['auto', 'fp16', 'bf16'],
+        help='automatic mixed precision, fp32 weights either way: bf16 '
+        'autocast (no loss scaling), or fp16 autocast with loss scaling '
+        '(GPU only); without a value fp16 on a GPU, bf16 on a CPU')
+    parser.add_argument(
+        '--compile', action='store_true',
+        help='record each training step as a CUDA graph and replay it '
+        '(train_cfg type CapturedEpochBasedTrainLoop); steps that cannot be '
+        'recorded run eagerly and the log says why')
     parser.add_argument(
         '--auto-scale-lr', action='store_true',
         help='scale the lr linearly with the actual total batch size')
@@ -61,7 +67,9 @@ def merge_args(cfg, args: argparse.Namespace):
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     if args.amp:
-        use_amp(cfg)
+        use_amp(cfg, args.amp)
+    if args.compile:
+        use_captured_loop(cfg)
     if args.tensorboard:
         cfg.visualizer.vis_backends.append(dict(type='TensorboardVisBackend'))
     if args.auto_scale_lr:
@@ -89,18 +97,51 @@ def merge_args(cfg, args: argparse.Namespace):
     return cfg
 
 
-def use_amp(cfg) -> None:
-    """Mixed precision for ``--amp``: mmengine's AmpOptimWrapper (fp16 with
-    dynamic loss scaling) on an accelerator; on a CPU, where that wrapper
-    refuses to run, bf16 autocast (no loss scaling: bf16 has fp32's exponent
-    range)."""
-    if get_device() == 'cpu':
+def use_amp(cfg, precision: str = 'auto') -> None:
+    """Mixed precision for ``--amp [fp16|bf16]``.
+
+    ``bf16``: bf16 autocast on the run's device, no loss scaling (bf16 has
+    fp32's exponent range). ``fp16``: mmengine's AmpOptimWrapper, fp16 with
+    dynamic loss scaling, which needs an accelerator. ``auto`` (``--amp``
+    alone): fp16 on an accelerator, bf16 on a CPU.
+
+    Raises:
+        UserError: ``fp16`` without a GPU.
+    """
+    device = get_device()
+    if precision == 'auto':
+        precision = 'bf16' if device == 'cpu' else 'fp16'
+        if device == 'cpu':
+            print_log('--amp without a GPU: bf16 autocast on the CPU.',
+                      logger='current', level=logging.INFO)
+    if precision == 'bf16':
         cfg.optim_wrapper.type = 'BF16AutocastOptimWrapper'
-        print_log('--amp without a GPU: bf16 autocast on the CPU.',
-                  logger='current', level=logging.INFO)
+        cfg.optim_wrapper.device_type = device
+    elif device == 'cpu':
+        raise UserError('--amp fp16 needs a GPU (mmengine\'s AmpOptimWrapper '
+                        'refuses a CPU); use --amp bf16.')
     else:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+
+def use_captured_loop(cfg) -> None:
+    """``--compile``: train with ``CapturedEpochBasedTrainLoop``, keeping the
+    config's epochs and validation settings.
+
+    Raises:
+        UserError: the config's training loop is not epoch-based.
+    """
+    train_cfg = dict(cfg.train_cfg)
+    loop_type = train_cfg.pop('type', None)
+    by_epoch = train_cfg.pop('by_epoch', loop_type is None)
+    if loop_type not in (None, 'EpochBasedTrainLoop',
+                         'CapturedEpochBasedTrainLoop') or not by_epoch:
+        raise UserError(
+            f'--compile needs an epoch-based train_cfg (by_epoch=True); this '
+            f'config has {dict(cfg.train_cfg)}. Remove --compile, or train by '
+            'epochs.')
+    cfg.train_cfg = dict(type='CapturedEpochBasedTrainLoop', **train_cfg)
 
 
 def main(argv: Optional[List[str]] = None) -> None:

@@ -1,0 +1,201 @@
+"""``CapturedEpochBasedTrainLoop`` trains exactly what mmengine's epoch loop
+trains: same weights, BN buffers and momentum, bit for bit, with the tensor
+batches, with recorded-step bookkeeping (emulated on the CPU) across a
+learning-rate milestone and a smaller last batch, and for distillation."""
+import copy
+from typing import Dict
+
+import pytest
+import torch
+
+import razor_wrn  # noqa: F401  (compat shim before any mmrazor import)
+from mmengine.config import Config
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
+from mmengine.registry import RUNNERS
+from torch import nn
+
+from razor_wrn.engine.loops import captured_train_loop as loop_module
+from razor_wrn.engine.loops.captured_train_loop import (eager_step_reason,
+                                                        standard_step_reason)
+
+pytestmark = pytest.mark.filterwarnings('ignore::UserWarning')
+
+PREPROCESSOR = dict(
+    type='ClsDataPreprocessor', num_classes=10,
+    mean=[125.307, 122.961, 113.8575], std=[51.5865, 50.847, 51.255],
+    to_rgb=False)
+
+
+def classifier() -> Dict:
+    return dict(
+        _scope_='mmpretrain', type='ImageClassifier',
+        data_preprocessor=PREPROCESSOR,
+        backbone=dict(type='WideResNet', depth=10, widen_factor=1),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=10, in_channels=64,
+                  loss=dict(type='CrossEntropyLoss'), topk=(1, )))
+
+
+def hinton_kd() -> Dict:
+    logits = dict(type='ModuleOutputs', source='head.fc')
+    return dict(
+        _scope_='mmrazor', type='FrozenTeacherDistill',
+        architecture=classifier(), teacher=classifier(),
+        distiller=dict(
+            type='ConfigurableDistiller',
+            student_recorders=dict(logits=logits),
+            teacher_recorders=dict(logits=logits),
+            distill_losses=dict(loss_kd=dict(
+                type='HintonKDLoss', temperature=4.0, loss_weight=0.9)),
+            loss_forward_mappings=dict(loss_kd=dict(
+                preds_S=dict(from_student=True, recorder='logits'),
+                preds_T=dict(from_student=False, recorder='logits')))))
+
+
+def device_loader(data_root: str) -> Dict:
+    return dict(type='DeviceCIFAR10Loader', data_root=data_root,
+                split='train', batch_size=8, augment=True, shuffle=True,
+                device='cpu')
+
+
+def standard_loader(data_root: str) -> Dict:
+    return dict(
+        batch_size=8, num_workers=0,
+        dataset=dict(_scope_='mmpretrain', type='LenientCIFAR10',
+                     data_root=data_root, split='train', download=False,
+                     pipeline=[dict(type='PackInputs')]),
+        sampler=dict(type='DefaultSampler', shuffle=True))
+
+
+def train(model: Dict, loader: Dict, work_dir: str, loop_type=None,
+          epochs: int = 4) -> object:
+    """Train 20 images in batches of 8, 8, 4 for ``epochs`` epochs, lr /10
+    after epoch 3; return the runner."""
+    train_cfg = dict(by_epoch=True, max_epochs=epochs) if loop_type is None \
+        else dict(type=loop_type, max_epochs=epochs)
+    runner = RUNNERS.build(Config(dict(
+        runner_type='DeviceDataRunner', default_scope='mmpretrain',
+        model=model, work_dir=work_dir, train_dataloader=loader,
+        train_cfg=train_cfg,
+        optim_wrapper=dict(optimizer=dict(
+            type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4)),
+        param_scheduler=dict(type='MultiStepLR', by_epoch=True,
+                             milestones=[3], gamma=0.1),
+        default_hooks=dict(checkpoint=None),
+        randomness=dict(seed=3), log_level='WARNING')))
+    runner.train()
+    return runner
+
+
+def assert_same_training(expected, actual) -> None:
+    """Identical weights, BN buffers, momentum buffers and iteration."""
+    assert actual.iter == expected.iter
+    want = expected.model.state_dict()
+    got = actual.model.state_dict()
+    assert list(got) == list(want)
+    for key in want:
+        assert torch.equal(got[key], want[key]), key
+    want = expected.optim_wrapper.optimizer.state_dict()['state']
+    got = actual.optim_wrapper.optimizer.state_dict()['state']
+    assert len(got) == len(want) > 0
+    for index in want:
+        assert torch.equal(got[index]['momentum_buffer'],
+                           want[index]['momentum_buffer']), index
+
+
+@pytest.fixture(scope='module')
+def data_root(make_tiny_cifar10) -> str:
+    return make_tiny_cifar10(per_class_train=2, per_class_test=1)
+
+
+@pytest.fixture(scope='module')
+def standard_vanilla(data_root, tmp_path_factory):
+    return train(classifier(), device_loader(data_root),
+                 str(tmp_path_factory.mktemp('standard')))
+
+
+def test_eager_tensor_steps_train_as_the_standard_loop(
+        standard_vanilla, data_root, tmp_path):
+    runner = train(classifier(), device_loader(data_root), str(tmp_path),
+                   'CapturedEpochBasedTrainLoop')
+    assert runner.train_loop.mode == 'eager'
+    assert runner.iter == 12  # 3 batches x 4 epochs, none dropped
+    assert_same_training(standard_vanilla, runner)
+
+
+def test_recorded_steps_train_as_the_standard_loop(
+        standard_vanilla, data_root, tmp_path, monkeypatch):
+    # Graph mode on the CPU: StepGraphs emulates recording and replay.
+    monkeypatch.setattr(loop_module, 'eager_step_reason', lambda *a: None)
+    runner = train(classifier(), device_loader(data_root), str(tmp_path),
+                   'CapturedEpochBasedTrainLoop')
+    graphs = runner.train_loop.graphs
+    assert runner.train_loop.mode == 'graph' and graphs.emulate
+    assert_same_training(standard_vanilla, runner)
+    # Batches of 8 at lr 0.05: 6 steps, 3 eager, recorded at the 4th and
+    # replayed twice; after the milestone (lr 0.005) the old recording is
+    # dropped and 2 steps run eagerly. The batch of 4 never reaches 3 eager
+    # steps at one lr.
+    full_old = [k for k in graphs.eager_steps if k[0][0] == 8]
+    assert sorted(graphs.eager_steps[k] for k in full_old) == [2, 3]
+    assert graphs.recordings == 1 and graphs.graphs == {}
+    last = {k: n for k, n in graphs.eager_steps.items() if k[0][0] == 4}
+    assert sorted(last.values()) == [1, 3]
+
+
+def test_standard_loader_batches_train_as_the_standard_loop(
+        data_root, tmp_path):
+    expected = train(classifier(), standard_loader(data_root),
+                     str(tmp_path / 'a'), epochs=2)
+    runner = train(classifier(), standard_loader(data_root),
+                   str(tmp_path / 'b'), 'CapturedEpochBasedTrainLoop',
+                   epochs=2)
+    assert runner.train_loop.mode == 'eager'
+    assert_same_training(expected, runner)
+
+
+def test_distillation_trains_as_the_standard_loop(data_root, tmp_path,
+                                                 monkeypatch):
+    expected = train(hinton_kd(), device_loader(data_root),
+                     str(tmp_path / 'a'), epochs=2)
+    monkeypatch.setattr(loop_module, 'eager_step_reason', lambda *a: None)
+    runner = train(hinton_kd(), device_loader(data_root),
+                   str(tmp_path / 'b'), 'CapturedEpochBasedTrainLoop',
+                   epochs=2)
+    assert runner.train_loop.mode == 'graph'
+    assert runner.train_loop.graphs.recordings == 1
+    assert_same_training(expected, runner)
+    kd = runner.message_hub.get_scalar('train/loss_kd').current()
+    assert kd == expected.message_hub.get_scalar('train/loss_kd').current()
+
+
+def test_models_that_need_per_image_data_take_the_standard_step():
+    plain = nn.Linear(2, 2)
+    assert standard_step_reason(plain) is None
+    banked = copy.deepcopy(plain)
+    banked.teacher_bank = object()
+    assert 'teacher bank' in standard_step_reason(banked)
+
+    class ContrastiveRepresentationLoss(nn.Module):
+        pass
+
+    crd = nn.Module()
+    crd.distiller = nn.Module()
+    crd.distiller.distill_losses = nn.ModuleDict(
+        dict(loss_crd=ContrastiveRepresentationLoss()))
+    assert standard_step_reason(crd).startswith('loss_crd (CRD)')
+
+
+def test_steps_that_read_the_gpu_are_not_recorded():
+    model = nn.Linear(2, 2)
+    sgd = torch.optim.SGD(model.parameters(), lr=0.1)
+    cuda = torch.device('cuda')
+    assert eager_step_reason(OptimWrapper(sgd), cuda) is None
+    assert 'CUDA device' in eager_step_reason(OptimWrapper(sgd),
+                                              torch.device('cpu'))
+    amp = AmpOptimWrapper.__new__(AmpOptimWrapper)
+    assert '--amp bf16' in eager_step_reason(amp, cuda)
+    clipped = OptimWrapper(sgd, clip_grad=dict(max_norm=1.0))
+    assert 'clipping' in eager_step_reason(clipped, cuda)
+    accumulating = OptimWrapper(sgd, accumulative_counts=2)
+    assert 'accumulation' in eager_step_reason(accumulating, cuda)
