@@ -17,6 +17,7 @@ from torch import nn
 from razor_wrn.engine.loops import captured_train_loop as loop_module
 from razor_wrn.engine.loops.captured_train_loop import (eager_step_reason,
                                                         standard_step_reason)
+from razor_wrn.engine.loops.step_graphs import RecordingError, StepGraphs
 
 pytestmark = pytest.mark.filterwarnings('ignore::UserWarning')
 
@@ -141,6 +142,30 @@ def test_recorded_steps_train_as_the_standard_loop(
     assert graphs.recordings == 1 and graphs.graphs == {}
     last = {k: n for k, n in graphs.eager_steps.items() if k[0][0] == 4}
     assert sorted(last.values()) == [1, 3]
+
+
+def test_a_failed_recording_continues_eagerly_without_losing_the_batch(
+        standard_vanilla, data_root, tmp_path, monkeypatch):
+    monkeypatch.setattr(loop_module, 'eager_step_reason', lambda *a: None)
+
+    def refuse(graphs, inputs, labels, key):
+        # As CUDA does: no kernel ran, but backward had given every
+        # parameter a gradient tensor in the graph's memory.
+        for parameter in models[0].parameters():
+            parameter.grad = torch.full_like(parameter, 7.0)
+        raise RecordingError('operation not permitted when stream is '
+                             'capturing')
+
+    models = []
+    monkeypatch.setattr(StepGraphs, '_record', refuse)
+    monkeypatch.setattr(
+        loop_module.CapturedEpochBasedTrainLoop, '_choose_mode',
+        lambda self, choose=loop_module.CapturedEpochBasedTrainLoop.
+        _choose_mode: (models.append(self.runner.model), choose(self)))
+    runner = train(classifier(), device_loader(data_root), str(tmp_path),
+                   'CapturedEpochBasedTrainLoop')
+    assert runner.train_loop.mode == 'eager'
+    assert_same_training(standard_vanilla, runner)
 
 
 def test_standard_loader_batches_train_as_the_standard_loop(

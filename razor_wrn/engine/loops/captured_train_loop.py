@@ -35,7 +35,7 @@ from mmengine.runner import EpochBasedTrainLoop
 from mmpretrain.structures import DataSample
 
 from razor_wrn.datasets.device_cifar import DeviceTensorLoader
-from .step_graphs import StepGraphs
+from .step_graphs import RecordingError, StepGraphs
 
 # Eager steps of each recorded shape and set of Python numbers before it is
 # recorded (cuDNN's algorithm search and the optimizer's state are set up
@@ -169,9 +169,20 @@ class CapturedEpochBasedTrainLoop(EpochBasedTrainLoop):
 
     def _step(self, inputs: torch.Tensor,
               labels: torch.Tensor) -> Dict[str, torch.Tensor]:
-        if self.mode == 'eager':
-            return self._tensor_step(inputs, labels)
-        return self.graphs(inputs, labels, self._python_numbers())
+        if self.mode == 'graph':
+            try:
+                return self.graphs(inputs, labels, self._python_numbers())
+            except RecordingError as error:
+                # Recording left gradients in the graph's memory: drop them,
+                # then train this batch and the rest eagerly.
+                self.runner.optim_wrapper.optimizer.zero_grad(
+                    set_to_none=True)
+                self.mode = 'eager'
+                print_log(
+                    f'Recording the training step as a CUDA graph failed '
+                    f'({error}); training continues with eager steps.',
+                    logger='current', level=logging.WARNING)
+        return self._tensor_step(inputs, labels)
 
     def _tensor_step(self, inputs: torch.Tensor,
                      labels: torch.Tensor) -> Dict[str, torch.Tensor]:

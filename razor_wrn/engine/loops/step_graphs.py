@@ -33,6 +33,11 @@ import torch
 StepFn = Callable[[torch.Tensor, torch.Tensor], Dict[str, torch.Tensor]]
 
 
+class RecordingError(RuntimeError):
+    """Recording a step as a CUDA graph failed; the batch was not trained
+    and no parameter, buffer or optimizer state changed."""
+
+
 class _Recorded:
     """One recorded graph with its static inputs and outputs."""
 
@@ -90,6 +95,11 @@ class StepGraphs:
         Returns:
             dict[str, torch.Tensor]: The step's losses, in fresh tensors (a
             replay overwrites its static outputs, so they are copied out).
+
+        Raises:
+            RecordingError: CUDA refused to record the step (e.g. it read
+                the GPU from the host). The batch was not trained; the
+                gradients the step created are left to the caller to drop.
         """
         key = (tuple(inputs.shape), ) + tuple(key)
         recorded = self.graphs.get(key)
@@ -135,7 +145,9 @@ class StepGraphs:
             graph = torch.cuda.CUDAGraph()
             # Recording launches nothing: the step of this batch runs in
             # the replay below.
-            with torch.cuda.graph(graph):
+            # thread_local: a CUDA call of another thread (a pin-memory
+            # thread, a logger) must not invalidate the recording.
+            with torch.cuda.graph(graph, capture_error_mode='thread_local'):
                 outputs = self.step(static_inputs, static_labels)
             graph.replay()
         self.graphs[key] = _Recorded(graph, static_inputs, static_labels,

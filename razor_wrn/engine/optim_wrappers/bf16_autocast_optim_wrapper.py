@@ -1,4 +1,5 @@
-"""Mixed precision on a CPU: the forward pass under bf16 autocast."""
+"""Mixed precision without loss scaling: the forward pass under bf16
+autocast (on a CPU, or on a GPU with ``tools/train.py --amp bf16``)."""
 from contextlib import contextmanager
 
 import torch
@@ -29,6 +30,11 @@ class BF16AutocastOptimWrapper(OptimWrapper):
 
     @contextmanager
     def optim_context(self, model: nn.Module):
+        # A step recorded as a CUDA graph must not cache the casted weights
+        # (PyTorch's rule for autocast inside graph capture).
+        capturing = torch.cuda.is_available() and \
+            torch.cuda.is_current_stream_capturing()
         with super().optim_context(model), torch.autocast(
-                self.device_type, dtype=torch.bfloat16):
+                self.device_type, dtype=torch.bfloat16,
+                cache_enabled=not capturing):
             yield
