@@ -460,7 +460,10 @@ def test_http_checkpoint_is_downloaded_once_and_loaded_safely(
     assert CheckpointLoader._get_checkpoint_loader(URL) is safe._load_http
     assert_mmengine_checkpoint_equal(
         CheckpointLoader.load_checkpoint(URL, map_location='cpu'), saved)
-    assert calls == [(URL, f'{cache}.partial')]
+    # Into a temporary file of this process, renamed when complete.
+    (url, partial), = calls
+    assert url == URL and partial.startswith(f'{cache}.')
+    assert partial.endswith('.partial') and not os.path.exists(partial)
     assert cache.parent.parent == tmp_path / 'hub' / 'checkpoints'
     assert cache.name == 'wrn.pth'
     # The second load reads the cached file.
@@ -539,7 +542,9 @@ def test_hash_in_the_url_file_name_is_checked(tmp_path, hub_dir):
         f'The file downloaded from {bad} has sha256 {digest[:16]}..., but '
         'its name says it starts with 00000000: the download is corrupt or '
         'the URL is wrong. Try again, or check the URL.')
-    assert not os.listdir(os.path.dirname(safe.cache_path(bad)))
+    # Nothing but the cache's lock file is left.
+    assert os.listdir(os.path.dirname(safe.cache_path(bad))) == [
+        'wrn_20221201-00000000.pth.lock']
     # Names with a short number after a dash are no hash.
     served['https://host/wrn-40.pth'] = weights
     assert load_checkpoint_file('https://host/wrn-40.pth')['w'] == 1.0

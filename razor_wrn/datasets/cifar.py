@@ -112,6 +112,16 @@ class LenientCIFARMixin:
         return [{'img': img, 'gt_label': label}
                 for img, label in zip(imgs, gt_labels)]
 
+    def _serialize_data(self) -> Tuple[np.ndarray, np.ndarray]:
+        """mmengine's serialization, also for an empty subset
+        (``indices=[]``): mmengine concatenates the serialized samples,
+        which raises a bare ValueError on none. An empty training set is
+        then reported before the first epoch by ``TrainDataCheckHook``,
+        with what to change."""
+        if not self.data_list:
+            return np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int64)
+        return super()._serialize_data()
+
     @property
     def num_classes(self) -> int:
         """Number of classes of the data set's official labels."""
