@@ -194,9 +194,6 @@ def download_checkpoint(url: str) -> str:
                     f'{HASH_SUFFIX.search(cached).group(1)}: the download is '
                     'corrupt or the URL is wrong. Try again, or check the '
                     'URL.')
-            # torch's download is 0600 whatever the umask; a shared cache
-            # must be readable by the teammates the umask allows.
-            os.chmod(partial, new_file_mode(cached))
             os.replace(partial, cached)
         finally:
             if osp.exists(partial):
