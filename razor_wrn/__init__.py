@@ -7,11 +7,21 @@ mmpretrain, mmrazor and mmengine registries.
 """
 import warnings  # isort:skip
 
+# Third-party warnings every tool would print and nothing here can act on:
 # mmcv-lite has no compiled ops, so importing mmcv's transformer bricks (as
-# mmpretrain and mmrazor do) warns that MultiScaleDeformableAttention is
-# missing, in every tool; nothing here uses it.
-warnings.filterwarnings(
-    'ignore', message='Fail to import ``MultiScaleDeformableAttention``')
+# mmpretrain and mmrazor do) warns that MultiScaleDeformableAttention, which
+# razor_wrn never uses, is missing.
+KNOWN_WARNINGS = ('Fail to import ``MultiScaleDeformableAttention``', )
+
+
+def hide_known_warnings() -> None:
+    """Ignore :data:`KNOWN_WARNINGS` (done when the package is imported,
+    before mmcv is)."""
+    for message in KNOWN_WARNINGS:
+        warnings.filterwarnings('ignore', message=message)
+
+
+hide_known_warnings()
 
 # The compat shim must run before anything imports mmrazor.
 from . import compat  # noqa: F401,E402  isort:skip
