@@ -132,11 +132,17 @@ def cache_path(url: str) -> str:
 def _cache_lock(cached: str) -> Iterator[None]:
     """Hold an exclusive lock on ``<cached>.lock`` (``flock``; nothing where
     the platform has none), so that of several processes fetching the same
-    URL into a shared cache one downloads and the others wait for it."""
-    if fcntl is None:
+    URL into a shared cache one downloads and the others wait for it. In
+    a cache this process cannot write to (a shared read-only copy), no lock
+    is taken: nothing is written there."""
+    try:
+        lock = open(cached + '.lock', 'a')
+    except OSError:
+        lock = None
+    if fcntl is None or lock is None:
         yield
         return
-    with open(cached + '.lock', 'a') as lock:
+    with lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         try:
             yield
@@ -166,17 +172,28 @@ def download_checkpoint(url: str) -> str:
     it is used; a corrupt one is downloaded again.
 
     Raises:
-        CheckpointError: the download failed or does not match its hash.
+        CheckpointError: the download failed, does not match its hash, or
+            cannot be written into the cache.
     """
     from torch.hub import download_url_to_file
     cached = cache_path(url)
-    os.makedirs(osp.dirname(cached), exist_ok=True)
+    try:
+        os.makedirs(osp.dirname(cached), exist_ok=True)
+    except OSError:
+        pass  # a read-only cache may hold the file; else mkstemp says why
     with _cache_lock(cached):
         if osp.exists(cached) and _hash_mismatch(url, cached) is None:
             return cached
-        fd, partial = tempfile.mkstemp(dir=osp.dirname(cached),
-                                       prefix=osp.basename(cached) + '.',
-                                       suffix='.partial')
+        try:
+            fd, partial = tempfile.mkstemp(dir=osp.dirname(cached),
+                                           prefix=osp.basename(cached) + '.',
+                                           suffix='.partial')
+        except OSError as error:
+            raise CheckpointError(
+                f'Cannot download {url} into the torch hub cache '
+                f'{osp.dirname(cached)} ({error.strerror or error}): set '
+                'TORCH_HOME to a folder you can write to, or download the '
+                'file yourself and pass its local path instead.') from error
         os.close(fd)
         try:
             try:

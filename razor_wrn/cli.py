@@ -234,7 +234,8 @@ def build_runner(cfg: Config) -> Runner:
     Raises:
         UserError: a part of the config cannot be built (an unknown type, a
             wrong or missing argument, a value its class rejects): mmengine
-            reports these as raw errors from deep inside its registry.
+            reports these as raw errors from deep inside its registry; or
+            the work dir cannot be written (a full disk, a quota).
     """
     init_distributed(cfg)
     _name_the_run(cfg)
@@ -251,6 +252,14 @@ def build_runner(cfg: Config) -> Runner:
             f'The config cannot be built: {type(error).__name__}: '
             f'{message}. Check the config and --cfg-options '
             '(RAZOR_WRN_DEBUG=1 shows where it failed).') from error
+    except OSError as error:
+        # The Runner writes its log folder, log file and config dump: a
+        # full disk or a quota stops it here.
+        where = f' ({error.filename})' if error.filename else ''
+        raise UserError(
+            f'Could not write the run\'s files in {cfg.work_dir}{where}: '
+            f'{error.strerror or error}. Free space, or pass --work-dir on '
+            'a disk you can write to.') from error
     _runs_by_second.setdefault(runner.timestamp, []).append(
         osp.abspath(runner.work_dir))
     config = osp.basename(cfg.filename) if cfg.filename else \

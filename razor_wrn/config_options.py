@@ -110,19 +110,32 @@ def _unknown_key(cfg: Config, key: str):
         f'new key, write it as {NEW_KEY_PREFIX}{key}=VALUE.')
 
 
+# _registered_classes' answers by (type name, scopes). A miss in a registry
+# makes mmengine try the name as a module path (file system lookups, ~1 ms),
+# and a config has dozens of type=... dicts in every registry. A name
+# registered after it was looked up stays unknown here, which only means
+# that its arguments are not checked.
+_CLASSES: Dict[Tuple[str, Tuple[str, ...]], list] = {}
+
+
 def _registered_classes(kind: Any, scopes: List[str]) -> list:
+    """The classes (or functions) ``kind`` names in mmengine's registries,
+    searched in ``scopes`` first."""
     if isinstance(kind, type):
         return [kind]
     if not isinstance(kind, str):
         return []
-    found = []
-    for candidate in vars(registry).values():
-        if isinstance(candidate, registry.Registry):
-            for name in [f'{scope}.{kind}' for scope in scopes] + [kind]:
-                if candidate.get(name) is not None:
-                    found.append(candidate.get(name))
-                    break
-    return found
+    key = (kind, tuple(scopes))
+    if key not in _CLASSES:
+        found = []
+        for candidate in vars(registry).values():
+            if isinstance(candidate, registry.Registry):
+                for name in [f'{scope}.{kind}' for scope in scopes] + [kind]:
+                    if candidate.get(name) is not None:
+                        found.append(candidate.get(name))
+                        break
+        _CLASSES[key] = found
+    return _CLASSES[key]
 
 
 def _own_arguments(function: Any) -> Optional[Tuple[set, bool]]:

@@ -668,3 +668,35 @@ def test_a_downloaded_file_honours_the_umask(tmp_path, monkeypatch, umask,
         os.umask(old)
         server.close()
     assert Path(safe.cache_path(server.url)).stat().st_mode & 0o777 == mode
+
+
+def test_a_read_only_cache_is_read_and_an_unwritable_one_named(
+        tmp_path, hub_dir, monkeypatch):
+    # A shared cache this user cannot write to (tests run as root, so the
+    # refusals are simulated where the file system would raise them).
+    served, calls, cache = hub_dir
+    served[URL] = tmp_path / 'remote.pth'
+    torch.save({'w': torch.ones(1)}, served[URL])
+    load_checkpoint_file(URL)
+    (cache.parent / 'wrn.pth.lock').unlink()
+    real_open = open
+
+    def read_only(path, mode='r', *args, **kwargs):
+        if 'r' not in mode and str(path).startswith(str(tmp_path / 'hub')):
+            raise PermissionError(13, 'Permission denied', str(path))
+        return real_open(path, mode, *args, **kwargs)
+
+    def no_temporary_file(*args, **kwargs):
+        raise PermissionError(13, 'Permission denied')
+
+    monkeypatch.setattr('builtins.open', read_only)
+    monkeypatch.setattr(safe.tempfile, 'mkstemp', no_temporary_file)
+    assert load_checkpoint_file(URL)['w'] == 1.0
+    assert len(calls) == 1
+    cache.unlink()
+    with pytest.raises(CheckpointError) as error:
+        load_checkpoint_file(URL)
+    assert str(error.value) == (
+        f'Cannot download {URL} into the torch hub cache {cache.parent} '
+        '(Permission denied): set TORCH_HOME to a folder you can write to, '
+        'or download the file yourself and pass its local path instead.')

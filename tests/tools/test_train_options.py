@@ -205,3 +205,23 @@ def test_a_loader_without_batches_stops_before_the_first_epoch(
         option], capsys)) == error
     assert not list(work_dir.glob('*.pth'))
     assert not (work_dir / 'last_checkpoint').exists()
+
+
+def test_a_full_disk_when_the_run_starts(tools, tmp_path, capsys,
+                                         monkeypatch):
+    # The Runner dumps the config into the work dir: a raw OSError before.
+    from mmengine.config import Config
+
+    def full_disk(self, path):
+        raise OSError(28, 'No space left on device', path)
+
+    monkeypatch.setattr(Config, 'dump', full_disk)
+    work_dir = tmp_path / 'run'
+    error = _one_error(*run_tool(tools['train'], [
+        VANILLA, '--work-dir', str(work_dir)], capsys))
+    # The first dump is the visualizer's copy in the log folder.
+    assert error.startswith(
+        f"ERROR: Could not write the run's files in {work_dir} ({work_dir}/")
+    assert error.endswith(
+        'config.py): No space left on device. Free space, or pass --work-dir '
+        'on a disk you can write to.')
