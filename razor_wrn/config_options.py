@@ -18,7 +18,15 @@ build, or not at all. Here a key must
 Anything else, a genuinely new key, is written with a leading ``+``
 (``+optim_wrapper.clip_grad.max_norm=5``). The value must be of the kind the
 config holds there (a number for a number, a string for a string, a list for
-a list; ``None`` replaces and is replaced by anything).
+a list; ``None`` replaces and is replaced by anything). ``KEY._delete_=True``
+replaces the dict at ``KEY`` by the keys given with it, as ``_delete_=True``
+does in a config file; a ``KEY.type=...`` among the options is then the
+class the other keys of ``KEY`` are checked against.
+
+After the merge, :func:`check_type_arguments` checks every ``type=...``
+dict of the whole config against its class, so a key a config file or a
+``+`` option gives a class that does not take it (an inherited ``momentum``
+under ``type='Adam'``) stops the run before it starts.
 
 Values keep their spaces (mmengine's parser deletes them, turning
 ``data_root=my data`` into ``mydata``) and a quoted value is taken as one
@@ -285,9 +293,9 @@ def check_config_options(cfg: Config,
     each checked against ``cfg``.
 
     Raises:
-        UserError: a key (without ``+``) the config does not have, naming the
-            closest existing key; or a value of another kind than the
-            config's.
+        UserError: a key (without ``+``, and not ``KEY._delete_`` of an
+            existing dict) the config does not have, naming the closest
+            existing key; or a value of another kind than the config's.
     """
     from .cli import UserError  # cli imports this module
     # `optim_wrapper.optimizer.type=Adam betas=...`: Adam's arguments count.
