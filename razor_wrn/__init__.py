@@ -1,12 +1,31 @@
 """razor_wrn: distillation of Wide Residual Networks on the OpenMMLab stack.
 
 Importing the package applies the torch/mmrazor compat shim, makes every
-checkpoint load safe (``razor_wrn.checkpoint``) and registers the package's
-modules in the mmpretrain, mmrazor and mmengine registries.
+checkpoint load safe (``razor_wrn.checkpoint``), silences mmcv-lite's
+warning about an op it lacks and registers the package's modules in the
+mmpretrain, mmrazor and mmengine registries.
 """
+import warnings  # isort:skip
+
+# Third-party warnings every tool would print and nothing here can act on:
+# mmcv-lite has no compiled ops, so importing mmcv's transformer bricks (as
+# mmpretrain and mmrazor do) warns that MultiScaleDeformableAttention, which
+# razor_wrn never uses, is missing.
+KNOWN_WARNINGS = ('Fail to import ``MultiScaleDeformableAttention``', )
+
+
+def hide_known_warnings() -> None:
+    """Ignore :data:`KNOWN_WARNINGS` (done when the package is imported,
+    before mmcv is)."""
+    for message in KNOWN_WARNINGS:
+        warnings.filterwarnings('ignore', message=message)
+
+
+hide_known_warnings()
+
 # The compat shim must run before anything imports mmrazor.
-from . import compat  # noqa: F401  isort:skip
-from .checkpoint import use_safe_checkpoint_loaders  # isort:skip
+from . import compat  # noqa: F401,E402  isort:skip
+from .checkpoint import use_safe_checkpoint_loaders  # noqa: E402 isort:skip
 
 use_safe_checkpoint_loaders()
 

@@ -16,19 +16,53 @@ import os.path as osp
 import pickle
 import re
 import shlex
-from typing import Any, Dict, Optional
+import tempfile
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, Optional
 from urllib.parse import urlparse
 
 import numpy as np
 import torch
-from mmengine.dist import get_dist_info
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 from mmengine.runner import checkpoint as mmengine_checkpoint
 
+try:
+    import fcntl
+except ImportError:  # Windows: no lock; each process's own temporary file
+    fcntl = None     # still keeps concurrent downloads from colliding.
+
 
 class CheckpointError(RuntimeError):
-    """A checkpoint file is missing, corrupt, unsafe or does not fit."""
+    """A checkpoint file is missing, corrupt, unsafe, does not fit, or
+    cannot be downloaded or written."""
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux shows it
+    (``os.umask`` can only be read by setting it, which races with threads
+    creating files)."""
+    try:
+        with open('/proc/self/status') as status:
+            for line in status:
+                if line.startswith('Umask:'):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def new_file_mode(path: str) -> int:
+    """The permission bits ``open(path, 'w')`` would leave ``path`` with:
+    its current ones if it exists, else 0666 less the umask. Files written
+    through a temporary file (``mkstemp`` makes them 0600) get these, so a
+    shared work dir or cache stays readable as the umask intends."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_umask()
 
 
 def _numpy_globals():
@@ -85,48 +119,102 @@ def file_sha256(path: str) -> str:
 
 
 def cache_path(url: str) -> str:
-    """Where :func:`_download` keeps ``url``: torch's hub cache, in a folder
-    named by a hash of the whole URL, so two URLs ending in the same file
-    name never share a cached file."""
+    """Where :func:`download_checkpoint` keeps ``url``: torch's hub cache,
+    in a folder named by a hash of the whole URL, so two URLs ending in the
+    same file name never share a cached file."""
     from torch.hub import get_dir
     key = hashlib.sha256(url.encode('utf-8')).hexdigest()[:16]
     return osp.join(get_dir(), 'checkpoints', key,
                     osp.basename(urlparse(url).path))
 
 
-def _download(url: str) -> str:
+@contextmanager
+def _cache_lock(cached: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``<cached>.lock`` (``flock``; nothing where
+    the platform has none), so that of several processes fetching the same
+    URL into a shared cache one downloads and the others wait for it. In
+    a cache this process cannot write to (a shared read-only copy), no lock
+    is taken: nothing is written there."""
+    try:
+        lock = open(cached + '.lock', 'a')
+    except OSError:
+        lock = None
+    if fcntl is None or lock is None:
+        yield
+        return
+    with lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
+def _hash_mismatch(url: str, path: str) -> Optional[str]:
+    """The sha256 of ``path`` when the URL's file name carries a prefix of
+    its hash (``name-<hash>.pth``) that it does not start with, else
+    None."""
+    expected = HASH_SUFFIX.search(osp.basename(urlparse(url).path))
+    if not expected:
+        return None
+    actual = file_sha256(path)
+    return None if actual.startswith(expected.group(1)) else actual
+
+
+def download_checkpoint(url: str) -> str:
     """Download ``url`` once into torch's hub cache; return the local path.
 
-    When the file name carries a sha256 prefix (``name-<hash>.pth``), the
-    download is checked against it before it is cached.
+    Every process of a run (and every run sharing the cache) may call this
+    at once: the first to take the cache's file lock downloads, into a
+    temporary file of its own, checks it and renames it into place; the
+    others wait for the lock and find the file. A cached file is checked
+    against the sha256 prefix in its name (``name-<hash>.pth``) each time
+    it is used; a corrupt one is downloaded again.
 
     Raises:
-        CheckpointError: the download failed or does not match its hash.
+        CheckpointError: the download failed, does not match its hash, or
+            cannot be written into the cache.
     """
     from torch.hub import download_url_to_file
     cached = cache_path(url)
-    if osp.exists(cached):
-        return cached
-    os.makedirs(osp.dirname(cached), exist_ok=True)
-    partial = cached + '.partial'
     try:
-        download_url_to_file(url, partial, progress=False)
-    except Exception as error:
-        raise CheckpointError(
-            f'Could not download checkpoint {url}: {error}. Check the '
-            'URL and your network, or download the file yourself and '
-            'pass its local path instead.') from error
-    expected = HASH_SUFFIX.search(osp.basename(cached))
-    if expected:
-        actual = file_sha256(partial)
-        if not actual.startswith(expected.group(1)):
-            os.remove(partial)
+        os.makedirs(osp.dirname(cached), exist_ok=True)
+    except OSError:
+        pass  # a read-only cache may hold the file; else mkstemp says why
+    with _cache_lock(cached):
+        if osp.exists(cached) and _hash_mismatch(url, cached) is None:
+            return cached
+        try:
+            fd, partial = tempfile.mkstemp(dir=osp.dirname(cached),
+                                           prefix=osp.basename(cached) + '.',
+                                           suffix='.partial')
+        except OSError as error:
             raise CheckpointError(
-                f'The file downloaded from {url} has sha256 {actual[:16]}..., '
-                f'but its name says it starts with {expected.group(1)}: the '
-                'download is corrupt or the URL is wrong. Try again, or '
-                'check the URL.')
-    os.replace(partial, cached)
+                f'Cannot download {url} into the torch hub cache '
+                f'{osp.dirname(cached)} ({error.strerror or error}): set '
+                'TORCH_HOME to a folder you can write to, or download the '
+                'file yourself and pass its local path instead.') from error
+        os.close(fd)
+        try:
+            try:
+                download_url_to_file(url, partial, progress=False)
+            except Exception as error:
+                raise CheckpointError(
+                    f'Could not download checkpoint {url}: {error}. Check '
+                    'the URL and your network, or download the file '
+                    'yourself and pass its local path instead.') from error
+            actual = _hash_mismatch(url, partial)
+            if actual:
+                raise CheckpointError(
+                    f'The file downloaded from {url} has sha256 '
+                    f'{actual[:16]}..., but its name says it starts with '
+                    f'{HASH_SUFFIX.search(cached).group(1)}: the download is '
+                    'corrupt or the URL is wrong. Try again, or check the '
+                    'URL.')
+            os.replace(partial, cached)
+        finally:
+            if osp.exists(partial):
+                os.remove(partial)
     return cached
 
 
@@ -143,7 +231,7 @@ def load_checkpoint_file(filename: str,
             truncated, or holds Python objects outside the safe allow-list.
     """
     if filename.startswith(URL_SCHEMES):
-        path = _download(filename)
+        path = download_checkpoint(filename)
     else:
         path = osp.expanduser(filename)
     if not osp.isfile(path):
@@ -233,16 +321,11 @@ def _load_local(filename: str, map_location=None):
 
 def _load_http(filename: str, map_location=None, model_dir=None,
                progress=False):
-    # As mmengine does: rank 0 downloads first, the other ranks then read
-    # the cached file.
-    rank, world_size = get_dist_info()
-    if rank == 0:
-        checkpoint = load_checkpoint_file(filename, map_location)
-    if world_size > 1:
-        torch.distributed.barrier()
-        if rank > 0:
-            checkpoint = load_checkpoint_file(filename, map_location)
-    return checkpoint
+    # mmengine lets rank 0 download first behind a barrier;
+    # download_checkpoint's file lock does the same for any processes
+    # sharing the cache (several machines, or a call that not every rank
+    # makes), without a collective.
+    return load_checkpoint_file(filename, map_location)
 
 
 def use_safe_checkpoint_loaders() -> None:
@@ -344,3 +427,48 @@ def check_weights_fit(model: torch.nn.Module,
     if hints:
         message += '\n  Likely cause: ' + '; '.join(hints) + '.'
     raise CheckpointError(message)
+
+
+def fit_load_from(model: torch.nn.Module, checkpoint: dict,
+                  source: str) -> bool:
+    """Make a ``load_from`` checkpoint load strictly into ``model``.
+
+    mmengine loads ``load_from`` with ``strict=False``: whatever does not
+    match is skipped with a warning. Here the weights must fit ``model``
+    exactly, or, when ``model`` is a distillation (it has an
+    ``architecture``, the student) and the checkpoint is a plain
+    classifier's, fit the student exactly: then ``checkpoint``'s weights are
+    rewritten in place to the whole model's, the student's from the
+    checkpoint and the rest (teacher, connectors, memory banks) as they
+    are, so that mmengine's load changes exactly the student.
+
+    Args:
+        model: The model being trained (not its DDP wrapper).
+        checkpoint: The loaded checkpoint (a dict with ``state_dict``, or a
+            bare state dict), changed in place.
+        source: The checkpoint's path, named in errors.
+
+    Returns:
+        bool: Whether the checkpoint was a classifier's loaded onto the
+        student.
+
+    Raises:
+        CheckpointError: the weights fit neither the model nor its student;
+            the message lists the mismatches.
+    """
+    weights = state_dict_of(checkpoint, source)
+    weights = {re.sub(r'^module\.', '', k): v for k, v in weights.items()}
+    student = getattr(model, 'architecture', None)
+    is_classifier = not any(k.startswith(('architecture.', 'teacher.'))
+                            for k in weights)
+    if not isinstance(student, torch.nn.Module) or not is_classifier:
+        check_weights_fit(model, weights, source, 'load_from')
+        return False
+    check_weights_fit(student, weights, source, 'load_from, as the student')
+    merged = model.state_dict()
+    merged.update({f'architecture.{k}': v for k, v in weights.items()})
+    target = checkpoint['state_dict'] if isinstance(
+        checkpoint.get('state_dict'), dict) else checkpoint
+    target.clear()
+    target.update(merged)
+    return True

@@ -1,19 +1,22 @@
 """Pieces shared by the scripts in ``tools/``: config loading, runner
 building and turning user errors into one readable line and exit code 1."""
 import argparse
+import logging
 import os
 import os.path as osp
 import sys
 import time
 import traceback
-from typing import Callable, Dict, List, Optional, Sequence
+from contextlib import contextmanager
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from .checkpoint import CheckpointError
-from .config_options import ConfigOptionAction, apply_config_options
+from .config_options import (ConfigOptionAction, apply_config_options,
+                             check_type_arguments)
 from .datasets import CIFARDataError
 from .engine.distributed import DistributedSetupError, init_distributed
 
@@ -79,9 +82,11 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     make the settings mmengine would reject consistent.
 
     Raises:
-        UserError: the file is missing or broken, defines no ``model``, or an
+        UserError: the file is missing or broken, defines no ``model``, an
             option names a key the config lacks or gives a value of the
-            wrong kind.
+            wrong kind, or a ``type=...`` dict holds an argument its class
+            does not take (see
+            :func:`razor_wrn.config_options.check_type_arguments`).
     """
     cfg = read_config_file(path)
     if cfg.get('model') is None:
@@ -89,6 +94,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     if cfg_options:
         apply_config_options(cfg, cfg_options)
     _make_consistent(cfg)
+    check_type_arguments(cfg)
     return cfg
 
 
@@ -176,20 +182,67 @@ def _name_the_run(cfg: Config) -> None:
         cfg.experiment_name = f'{name}-{len(runs) + 1}'
 
 
+class ConsoleFilter(logging.Filter):
+    """Keep what only the log file needs off the console.
+
+    mmengine logs the environment, the whole config (about 265 lines for a
+    distillation) and the hook order when a Runner starts, and mmengine's
+    own CheckpointHook warns that its ``FileClient`` is deprecated: about
+    350 lines before the first loss. The log file in the run's folder keeps
+    all of them, and the config is saved beside it
+    (``WORK_DIR/<config name>.py``).
+    """
+
+    PREFIXES = ('Config:\n', 'Hooks will be executed in the following order',
+                '"FileClient" will be deprecated',
+                '"HardDiskBackend" is the alias of "LocalBackend"')
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        return not (message.startswith(self.PREFIXES) or
+                    'System environment:' in message[:100])
+
+
+@contextmanager
+def _quiet_console() -> Iterator[None]:
+    """Give the console handler of every Runner built inside the block a
+    :class:`ConsoleFilter` (mmengine creates it with the Runner's logger,
+    which logs the environment and config at once)."""
+    build_logger = Runner.build_logger
+
+    def build_quiet_logger(self, *args, **kwargs):
+        logger = build_logger(self, *args, **kwargs)
+        for handler in logger.handlers:
+            if type(handler) is logging.StreamHandler and not any(
+                    isinstance(f, ConsoleFilter) for f in handler.filters):
+                handler.addFilter(ConsoleFilter())
+        return logger
+
+    Runner.build_logger = build_quiet_logger
+    try:
+        yield
+    finally:
+        Runner.build_logger = build_logger
+
+
 def build_runner(cfg: Config) -> Runner:
     """Build the Runner the config asks for (``runner_type``) or the default,
-    after starting the process group of a multi-process run.
+    after starting the process group of a multi-process run. Its console
+    leaves out the environment, config and hook listing
+    (:class:`ConsoleFilter`) and names the files that hold them instead.
 
     Raises:
         UserError: a part of the config cannot be built (an unknown type, a
             wrong or missing argument, a value its class rejects): mmengine
-            reports these as raw errors from deep inside its registry.
+            reports these as raw errors from deep inside its registry; or
+            the work dir cannot be written (a full disk, a quota).
     """
     init_distributed(cfg)
     _name_the_run(cfg)
     try:
-        runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
-            Runner.from_cfg(cfg)
+        with _quiet_console():
+            runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
+                Runner.from_cfg(cfg)
     except (TypeError, ValueError, KeyError, AssertionError) as error:
         # str(KeyError) quotes its message.
         message = error.args[0] if isinstance(error, KeyError) and \
@@ -199,8 +252,22 @@ def build_runner(cfg: Config) -> Runner:
             f'The config cannot be built: {type(error).__name__}: '
             f'{message}. Check the config and --cfg-options '
             '(RAZOR_WRN_DEBUG=1 shows where it failed).') from error
+    except OSError as error:
+        # The Runner writes its log folder, log file and config dump: a
+        # full disk or a quota stops it here.
+        where = f' ({error.filename})' if error.filename else ''
+        raise UserError(
+            f'Could not write the run\'s files in {cfg.work_dir}{where}: '
+            f'{error.strerror or error}. Free space, or pass --work-dir on '
+            'a disk you can write to.') from error
     _runs_by_second.setdefault(runner.timestamp, []).append(
         osp.abspath(runner.work_dir))
+    config = osp.basename(cfg.filename) if cfg.filename else \
+        f'{runner.timestamp}.py'
+    runner.logger.info(
+        f'Config: {osp.join(runner.work_dir, config)}; environment, config '
+        'and hooks: '
+        f'{osp.join(runner.log_dir, runner.timestamp + ".log")}')
     return runner
 
 

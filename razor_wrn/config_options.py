@@ -18,7 +18,15 @@ build, or not at all. Here a key must
 Anything else, a genuinely new key, is written with a leading ``+``
 (``+optim_wrapper.clip_grad.max_norm=5``). The value must be of the kind the
 config holds there (a number for a number, a string for a string, a list for
-a list; ``None`` replaces and is replaced by anything).
+a list; ``None`` replaces and is replaced by anything). ``KEY._delete_=True``
+replaces the dict at ``KEY`` by the keys given with it, as ``_delete_=True``
+does in a config file; a ``KEY.type=...`` among the options is then the
+class the other keys of ``KEY`` are checked against.
+
+After the merge, :func:`check_type_arguments` checks every ``type=...``
+dict of the whole config against its class, so a key a config file or a
+``+`` option gives a class that does not take it (an inherited ``momentum``
+under ``type='Adam'``) stops the run before it starts.
 
 Values keep their spaces (mmengine's parser deletes them, turning
 ``data_root=my data`` into ``mydata``) and a quoted value is taken as one
@@ -33,8 +41,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from mmengine import registry
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
+from torch import nn
 
 NEW_KEY_PREFIX = '+'
+# mmengine's marker for a dict that replaces its base instead of merging.
+DELETE_KEY = '_delete_'
 # Top-level keys Runner.from_cfg passes on: valid even when a config leaves
 # them unset.
 RUNNER_ARGUMENTS = frozenset(
@@ -107,41 +118,91 @@ def _unknown_key(cfg: Config, key: str):
         f'new key, write it as {NEW_KEY_PREFIX}{key}=VALUE.')
 
 
+# _registered_classes' answers by (type name, scopes). A miss in a registry
+# makes mmengine try the name as a module path (file system lookups, ~1 ms),
+# and a config has dozens of type=... dicts in every registry. A name
+# registered after it was looked up stays unknown here, which only means
+# that its arguments are not checked.
+_CLASSES: Dict[Tuple[str, Tuple[str, ...]], list] = {}
+
+
 def _registered_classes(kind: Any, scopes: List[str]) -> list:
+    """The classes (or functions) ``kind`` names in mmengine's registries,
+    searched in ``scopes`` first."""
     if isinstance(kind, type):
         return [kind]
     if not isinstance(kind, str):
         return []
-    found = []
-    for candidate in vars(registry).values():
-        if isinstance(candidate, registry.Registry):
-            for name in [f'{scope}.{kind}' for scope in scopes] + [kind]:
-                if candidate.get(name) is not None:
-                    found.append(candidate.get(name))
-                    break
-    return found
+    key = (kind, tuple(scopes))
+    if key not in _CLASSES:
+        found = []
+        for candidate in vars(registry).values():
+            if isinstance(candidate, registry.Registry):
+                for name in [f'{scope}.{kind}' for scope in scopes] + [kind]:
+                    if candidate.get(name) is not None:
+                        found.append(candidate.get(name))
+                        break
+        _CLASSES[key] = found
+    return _CLASSES[key]
+
+
+def _own_arguments(function: Any) -> Optional[Tuple[set, bool]]:
+    """The named arguments of ``function`` and whether it takes
+    ``**kwargs``; None when it has no signature to read."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    return ({p.name for p in parameters if p.kind not in (
+        p.VAR_KEYWORD, p.VAR_POSITIONAL)} - {'self'},
+        any(p.kind == p.VAR_KEYWORD for p in parameters))
+
+
+def _class_arguments(cls: Any) -> Tuple[set, bool]:
+    """The keyword arguments a call of ``cls`` accepts by name, and whether
+    it accepts any other keyword too.
+
+    The ``__init__`` methods of the MRO are read in order while each passes
+    ``**kwargs`` on; the first without ``**kwargs`` closes the list. So a
+    loss module taking ``(temperature, loss_weight)`` is closed even though
+    ``nn.Module.__init__`` takes ``**kwargs`` (it rejects any keyword), and
+    ``CheckpointHook``, which keeps its ``**kwargs`` for the first save,
+    stays open. ``object`` and ``nn.Module`` are never read: their
+    ``*args, **kwargs`` accept nothing.
+    """
+    if not isinstance(cls, type):  # a registered function
+        found = _own_arguments(cls)
+        return found if found is not None else (set(), True)
+    named, open_ = set(), False
+    for base in cls.__mro__:
+        if base in (object, nn.Module):
+            break
+        if '__init__' not in vars(base):
+            continue
+        found = _own_arguments(vars(base)['__init__'])
+        if found is None:
+            return named, True
+        named |= found[0]
+        open_ = found[1]
+        if not open_:
+            break
+    return named, open_
 
 
 def _argument_names(node: dict, scopes: List[str]) -> Tuple[set, bool]:
     """The named arguments of the classes ``node['type']`` may name, and
-    whether one of them takes ``**kwargs``; (empty, True) when no class is
-    found in mmengine's registries (nothing known about its arguments)."""
+    whether one of them takes any other keyword (see
+    :func:`_class_arguments`); (empty, True) when no class is found in
+    mmengine's registries (nothing known about its arguments)."""
     classes = _registered_classes(node.get('type'), scopes)
     if not classes:
         return set(), True
     named, var_keyword = set(), False
     for cls in classes:
-        for base in getattr(cls, '__mro__', [cls]):
-            if base is object:
-                break
-            try:
-                parameters = inspect.signature(base).parameters.values()
-            except (TypeError, ValueError):  # no signature to read
-                continue
-            named |= {p.name for p in parameters
-                      if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
-            var_keyword |= any(p.kind == p.VAR_KEYWORD for p in parameters)
-    return named - {'self'}, var_keyword
+        arguments, open_ = _class_arguments(cls)
+        named |= arguments
+        var_keyword |= open_
+    return named, var_keyword
 
 
 # What _child returns for a key or index a node does not have.
@@ -159,9 +220,13 @@ def _child(node: Any, part: str) -> Any:
     return _ABSENT
 
 
-def _typed_parent(cfg: Config, key: str) -> Optional[Tuple[dict, list]]:
+def _typed_parent(cfg: Config, key: str,
+                  new_types: Optional[Dict[str, Any]] = None
+                  ) -> Optional[Tuple[dict, list]]:
     """The ``type=...`` dict holding ``key`` and the registry scopes in
-    force there, or None when the parent of ``key`` is no such dict."""
+    force there, or None when the parent of ``key`` is no such dict.
+    ``new_types`` maps a dict's dotted path to the ``type`` the same
+    options give it, which then stands for the config's."""
     *path, _ = key.split('.')
     scopes = [cfg.get('default_scope')] if cfg.get('default_scope') else []
     node: Any = cfg._cfg_dict
@@ -173,10 +238,13 @@ def _typed_parent(cfg: Config, key: str) -> Optional[Tuple[dict, list]]:
             scopes.insert(0, node['_scope_'])
     if not isinstance(node, dict) or 'type' not in node:
         return None
+    if new_types and '.'.join(path) in new_types:
+        node = dict(node, type=new_types['.'.join(path)])
     return node, scopes
 
 
-def _may_add(cfg: Config, key: str) -> bool:
+def _may_add(cfg: Config, key: str,
+             new_types: Optional[Dict[str, Any]] = None) -> bool:
     """Whether ``key``, absent from ``cfg``, is an argument of the class the
     ``type=...`` dict holding it builds.
 
@@ -184,7 +252,7 @@ def _may_add(cfg: Config, key: str) -> bool:
     the first save), or one not in the registries, takes any name that does
     not resemble one of its named arguments or of the dict's keys:
     ``sav_last`` is a typo of ``save_last``."""
-    parent = _typed_parent(cfg, key)
+    parent = _typed_parent(cfg, key, new_types)
     if parent is None:
         return False
     name = key.rsplit('.', 1)[-1]
@@ -206,12 +274,15 @@ def _none_on_the_way(cfg: Config, key: str) -> Optional[List[str]]:
     return None
 
 
-def _existing_value(cfg: Config, key: str) -> Any:
-    """The config's value at dotted ``key``; a KeyError when it has none."""
+def _existing_value(cfg: Config, key: str, default: Any = _ABSENT) -> Any:
+    """The config's value at dotted ``key``; ``default`` or, without one, a
+    KeyError when it has none."""
     node: Union[dict, list, Any] = cfg._cfg_dict
     for part in key.split('.'):
         node = _child(node, part)
         if node is _ABSENT:
+            if default is not _ABSENT:
+                return default
             raise KeyError(key)
     return node
 
@@ -222,22 +293,31 @@ def check_config_options(cfg: Config,
     each checked against ``cfg``.
 
     Raises:
-        UserError: a key (without ``+``) the config does not have, naming the
-            closest existing key; or a value of another kind than the
-            config's.
+        UserError: a key (without ``+``, and not ``KEY._delete_`` of an
+            existing dict) the config does not have, naming the closest
+            existing key; or a value of another kind than the config's.
     """
     from .cli import UserError  # cli imports this module
+    # `optim_wrapper.optimizer.type=Adam betas=...`: Adam's arguments count.
+    new_types = {key[:-len('.type')].lstrip(NEW_KEY_PREFIX): value
+                 for key, value in options.items() if key.endswith('.type')}
     checked = {}
     for key, value in options.items():
         if key.startswith(NEW_KEY_PREFIX):
             checked[key[len(NEW_KEY_PREFIX):]] = value
             continue
         top = key.split('.')[0]
+        if key.endswith('.' + DELETE_KEY) and isinstance(
+                _existing_value(cfg, key.rsplit('.', 1)[0], None), dict):
+            # mmengine's own way to replace a dict instead of merging into
+            # it, as in a config file.
+            checked[key] = value
+            continue
         try:
             old = _existing_value(cfg, key)
         except KeyError:
             if (top in RUNNER_ARGUMENTS and top not in cfg) or _may_add(
-                    cfg, key) or _none_on_the_way(cfg, key):
+                    cfg, key, new_types) or _none_on_the_way(cfg, key):
                 checked[key] = value
                 continue
             raise _unknown_key(cfg, key) from None
@@ -267,3 +347,70 @@ def apply_config_options(cfg: Config, options: Dict[str, Any]) -> None:
                 parent = parent[part]
             parent[path[-1]] = {}
     cfg.merge_from_dict(checked, allow_list_keys=True)
+
+
+# Keys of a type=... dict that mmengine's builders take out before the class
+# is called: registry scope, scheduler conversion, optimizer constructor.
+BUILDER_KEYS = frozenset({'type', '_scope_', DELETE_KEY,
+                          'convert_to_iter_based', 'constructor',
+                          'paramwise_cfg'})
+
+
+def _typed_dicts(node: Any, path: str, scopes: List[str]):
+    """``(dotted path, dict, scopes)`` of every ``type=...`` dict below
+    ``node``, with the registry scopes in force at each."""
+    if isinstance(node, dict):
+        if node.get('_scope_'):
+            scopes = [node['_scope_'], *scopes]
+        if 'type' in node:
+            yield path, node, scopes
+        items = node.items()
+    elif isinstance(node, (list, tuple)):
+        items = enumerate(node)
+    else:
+        return
+    for name, child in items:
+        yield from _typed_dicts(child, f'{path}.{name}' if path else
+                                str(name), scopes)
+
+
+def check_type_arguments(cfg: Config) -> None:
+    """Check every ``type=...`` dict of a merged config against the
+    arguments of the class it builds, before anything runs.
+
+    mmengine merges a config into its base key by key, so a config that
+    switches ``optimizer=dict(type='Adam', lr=1e-3)`` over a base's SGD
+    keeps SGD's ``momentum``, and a scheduler switched to
+    ``CosineAnnealingLR`` keeps ``milestones``: the class then fails with a
+    raw TypeError when it is built, after the run has started. A class that
+    takes ``**kwargs`` it really uses, or that is not in the registries, is
+    not checked.
+
+    Raises:
+        UserError: a dict holds a key its class does not take; the message
+            names the dict, the key and how to replace the dict whole
+            (``_delete_=True``).
+    """
+    from .cli import UserError  # cli imports this module
+    default_scope = cfg.get('default_scope')
+    for path, node, scopes in _typed_dicts(
+            cfg._cfg_dict, '', [default_scope] if default_scope else []):
+        named, var_keyword = _argument_names(node, scopes)
+        if var_keyword:
+            continue
+        for key in node:
+            if key in named or key in BUILDER_KEYS:
+                continue
+            kind = node['type'] if isinstance(node['type'], str) else \
+                getattr(node['type'], '__name__', node['type'])
+            close = difflib.get_close_matches(str(key), named, n=1,
+                                              cutoff=0.8)
+            hint = f' (did you mean {close[0]!r}?)' if close else ''
+            raise UserError(
+                f'{path}: {kind} takes no argument {key!r}{hint}. mmengine '
+                'merges a dict into the one it overrides key by key, so '
+                f'{key!r} may be left from the type it replaces: write '
+                f'{DELETE_KEY}=True in that dict of your config to replace '
+                f'it whole, or on the command line pass --cfg-options '
+                f'{path}.{DELETE_KEY}=True {path}.type={kind} and each of '
+                'its arguments.')

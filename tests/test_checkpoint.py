@@ -6,6 +6,7 @@ import hashlib
 import os
 import shlex
 import shutil
+import time
 from collections import OrderedDict
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from mmengine.runner import CheckpointLoader
 from mmengine.runner import checkpoint as mmengine_checkpoint
 from mmengine.runner.checkpoint import save_checkpoint
 
+from conftest import Forked
 from razor_wrn import checkpoint as safe
 from razor_wrn.checkpoint import (CheckpointError, load_checkpoint_file,
                                   load_weights_strictly, state_dict_of)
@@ -460,7 +462,10 @@ def test_http_checkpoint_is_downloaded_once_and_loaded_safely(
     assert CheckpointLoader._get_checkpoint_loader(URL) is safe._load_http
     assert_mmengine_checkpoint_equal(
         CheckpointLoader.load_checkpoint(URL, map_location='cpu'), saved)
-    assert calls == [(URL, f'{cache}.partial')]
+    # Into a temporary file of this process, renamed when complete.
+    (url, partial), = calls
+    assert url == URL and partial.startswith(f'{cache}.')
+    assert partial.endswith('.partial') and not os.path.exists(partial)
     assert cache.parent.parent == tmp_path / 'hub' / 'checkpoints'
     assert cache.name == 'wrn.pth'
     # The second load reads the cached file.
@@ -539,7 +544,9 @@ def test_hash_in_the_url_file_name_is_checked(tmp_path, hub_dir):
         f'The file downloaded from {bad} has sha256 {digest[:16]}..., but '
         'its name says it starts with 00000000: the download is corrupt or '
         'the URL is wrong. Try again, or check the URL.')
-    assert not os.listdir(os.path.dirname(safe.cache_path(bad)))
+    # Nothing but the cache's lock file is left.
+    assert os.listdir(os.path.dirname(safe.cache_path(bad))) == [
+        'wrn_20221201-00000000.pth.lock']
     # Names with a short number after a dash are no hash.
     served['https://host/wrn-40.pth'] = weights
     assert load_checkpoint_file('https://host/wrn-40.pth')['w'] == 1.0
@@ -563,3 +570,133 @@ def test_load_weights_strictly_names_the_class_counts_and_the_role():
         '  Likely cause: the checkpoint classifies 10 classes, the config '
         "100: use one trained on the config's data set (e.g. a CIFAR-100 "
         'one for a _cifar100 config).')
+
+
+def test_a_corrupt_cached_file_is_downloaded_again(tmp_path, hub_dir):
+    served, calls, cache = hub_dir
+    weights = tmp_path / 'weights.pth'
+    torch.save({'w': torch.ones(1)}, weights)
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    url = f'https://host/wrn_20221201-{digest[:8]}.pth'
+    served[url] = weights
+    cached = Path(safe.cache_path(url))
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b'half a file')
+
+    assert load_checkpoint_file(url)['w'] == 1.0
+    assert len(calls) == 1 and cached.read_bytes() == weights.read_bytes()
+    # A good cached file is used as it is.
+    assert load_checkpoint_file(url)['w'] == 1.0
+    assert len(calls) == 1
+
+
+class SlowCheckpointServer:
+    """An HTTP server, in a thread of this process, that serves one file in
+    small pieces over about half a second and counts the GET requests."""
+
+    def __init__(self, path: Path) -> None:
+        import http.server
+        import threading
+        data, self.gets = path.read_bytes(), []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+
+            def do_GET(handler):  # noqa: N805  (the server's handler)
+                self.gets.append(handler.path)
+                handler.send_response(200)
+                handler.send_header('Content-Length', str(len(data)))
+                handler.end_headers()
+                step = len(data) // 10 + 1
+                for start in range(0, len(data), step):
+                    handler.wfile.write(data[start:start + step])
+                    handler.wfile.flush()
+                    time.sleep(0.05)
+
+            def log_message(handler, *args):  # noqa: N805
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
+                                                      Handler)
+        self.url = (f'http://127.0.0.1:{self.server.server_port}/'
+                    f'{path.stem}-{hashlib.sha256(data).hexdigest()[:8]}.pth')
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _load_and_report(url: str) -> None:
+    """Child of the race test: load ``url`` and print the loaded value."""
+    print('loaded', float(load_checkpoint_file(url)['w']))
+
+
+def test_two_processes_fetching_one_url_download_it_once(tmp_path):
+    # Two ranks of one machine load the same teacher URL at the same time,
+    # into one torch hub cache: one download, both load the checked file.
+    weights = tmp_path / 'teacher.pth'
+    torch.save({'w': torch.tensor(3.0), 'pad': torch.zeros(20000)}, weights)
+    server = SlowCheckpointServer(weights)
+    try:
+        env = {'TORCH_HOME': str(tmp_path / 'torch')}
+        ranks = [Forked(_load_and_report, server.url, env=env)
+                 for _ in range(2)]
+        results = [rank.wait(timeout=60) for rank in ranks]
+    finally:
+        server.close()
+    for code, output in results:
+        assert code == 0, output
+        assert output.splitlines()[-1] == 'loaded 3.0', output
+    assert len(server.gets) == 1
+    cached = Path(tmp_path / 'torch' / 'hub' / 'checkpoints').glob('*/*')
+    assert sorted(path.suffix for path in cached) == ['.lock', '.pth']
+
+
+@pytest.mark.parametrize('umask, mode', [(0o022, 0o644), (0o077, 0o600)])
+def test_a_downloaded_file_honours_the_umask(tmp_path, monkeypatch, umask,
+                                             mode):
+    # A shared cache is readable by the teammates the umask allows (the
+    # download's temporary file is not mkstemp's 0600).
+    monkeypatch.setattr(torch.hub, 'get_dir', lambda: str(tmp_path / 'hub'))
+    weights = tmp_path / 'teacher.pth'
+    torch.save({'w': torch.ones(1)}, weights)
+    server = SlowCheckpointServer(weights)
+    old = os.umask(umask)
+    try:
+        load_checkpoint_file(server.url)
+    finally:
+        os.umask(old)
+        server.close()
+    assert Path(safe.cache_path(server.url)).stat().st_mode & 0o777 == mode
+
+
+def test_a_read_only_cache_is_read_and_an_unwritable_one_named(
+        tmp_path, hub_dir, monkeypatch):
+    # A shared cache this user cannot write to (tests run as root, so the
+    # refusals are simulated where the file system would raise them).
+    served, calls, cache = hub_dir
+    served[URL] = tmp_path / 'remote.pth'
+    torch.save({'w': torch.ones(1)}, served[URL])
+    load_checkpoint_file(URL)
+    (cache.parent / 'wrn.pth.lock').unlink()
+    real_open = open
+
+    def read_only(path, mode='r', *args, **kwargs):
+        if 'r' not in mode and str(path).startswith(str(tmp_path / 'hub')):
+            raise PermissionError(13, 'Permission denied', str(path))
+        return real_open(path, mode, *args, **kwargs)
+
+    def no_temporary_file(*args, **kwargs):
+        raise PermissionError(13, 'Permission denied')
+
+    monkeypatch.setattr('builtins.open', read_only)
+    monkeypatch.setattr(safe.tempfile, 'mkstemp', no_temporary_file)
+    assert load_checkpoint_file(URL)['w'] == 1.0
+    assert len(calls) == 1
+    cache.unlink()
+    with pytest.raises(CheckpointError) as error:
+        load_checkpoint_file(URL)
+    assert str(error.value) == (
+        f'Cannot download {URL} into the torch hub cache {cache.parent} '
+        '(Permission denied): set TORCH_HOME to a folder you can write to, '
+        'or download the file yourself and pass its local path instead.')

@@ -15,6 +15,8 @@ default_hooks = dict(
     # Log at most every 100 iterations and about 10 times per epoch, so a
     # short epoch (small data) also shows its progress and ETA.
     log_interval=dict(type='LogIntervalHook', logs_per_epoch=10),
+    # Stop before the first epoch when a data loader has no batches.
+    data_check=dict(type='DataCheckHook'),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # Keep the newest three epochs plus the best top-1 checkpoint, each file
     # (and last_checkpoint) written atomically: a kill never damages one.

@@ -15,13 +15,14 @@ handling) and replaces only the loading:
   :class:`CIFARDataError`, which names the data set, the file, the folder it
   is expected in and how to obtain it;
 * an md5 that differs from the official release only warns
-  (:class:`CIFARChecksumWarning`) when the structure is valid.
+  (:class:`CIFARChecksumWarning`, once per folder and process, naming every
+  differing file of the folder) when the structure is valid.
 """
 import hashlib
 import os
 import os.path as osp
 import warnings
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import mmengine.dist as dist
 import numpy as np
@@ -42,6 +43,11 @@ class CIFARDataError(RuntimeError):
 
 class CIFARChecksumWarning(UserWarning):
     """Valid CIFAR files whose md5 differs from the official release."""
+
+
+# md5 by (path, size, mtime in ns): each split's loader reports the files
+# of both splits without reading a file twice.
+_MD5_CACHE: Dict[Tuple[str, int, int], str] = {}
 
 
 def _describe(value: Any) -> str:
@@ -88,15 +94,15 @@ class LenientCIFARMixin:
 
         file_list = self.train_list if self.split == 'train' else \
             self.test_list
-        imgs, gt_labels, mismatched = [], [], []
+        imgs, gt_labels, md5_ok = [], [], True
         for file_name, md5 in file_list:
-            entry, md5_ok = self._read_pickle(file_name, md5)
+            entry, file_md5_ok = self._read_pickle(file_name, md5)
             data, labels = self._check_batch(entry, file_name)
             imgs.append(data)
             gt_labels.extend(labels)
-            if not md5_ok:
-                mismatched.append(file_name)
-        self._warn_md5(mismatched)
+            md5_ok &= file_md5_ok
+        if not md5_ok:
+            self._warn_md5()
 
         imgs = np.vstack(imgs).reshape(-1, 3, 32, 32)
         imgs = imgs.transpose((0, 2, 3, 1))  # CHW rows -> HWC images
@@ -105,6 +111,16 @@ class LenientCIFARMixin:
             self._load_meta()
         return [{'img': img, 'gt_label': label}
                 for img, label in zip(imgs, gt_labels)]
+
+    def _serialize_data(self) -> Tuple[np.ndarray, np.ndarray]:
+        """mmengine's serialization, also for an empty subset
+        (``indices=[]``): mmengine concatenates the serialized samples,
+        which raises a bare ValueError on none. An empty training set is
+        then reported before the first epoch by ``TrainDataCheckHook``,
+        with what to change."""
+        if not self.data_list:
+            return np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int64)
+        return super()._serialize_data()
 
     @property
     def num_classes(self) -> int:
@@ -125,7 +141,7 @@ class LenientCIFARMixin:
                 file_name, f'{key!r} must be a list of {self.num_classes} '
                 f'class names, got {_describe(names)}')
         if not md5_ok:
-            self._warn_md5([file_name])
+            self._warn_md5()
         # mmpretrain uses setdefault, a no-op here: this only runs when
         # 'classes' is present but None.
         self._metainfo['classes'] = tuple(names)
@@ -185,7 +201,7 @@ class LenientCIFARMixin:
         except OSError as err:
             raise self._broken(file_name, f'it cannot be read ({err})') \
                 from None
-        md5_ok = md5 is None or hashlib.md5(raw).hexdigest() == md5
+        md5_ok = md5 is None or self._md5(file_name, raw) == md5
         try:
             return load_numpy_pickle(raw), md5_ok
         except RefusedGlobal as err:
@@ -245,16 +261,41 @@ class LenientCIFARMixin:
                 f'0..{self.num_classes - 1}')
         return data, labels
 
-    def _warn_md5(self, file_names: List[str]) -> None:
-        """Warn once for the files whose md5 is not the official one."""
-        if file_names:
-            warnings.warn(
-                f'{self.__class__.__name__}: {", ".join(file_names)} in '
-                f'{self._folder()} differ from the official '
-                f'{self.dataset_name} release (md5 mismatch); loading them '
-                'because their structure is valid. Results on this copy are '
-                f'not comparable with published {self.dataset_name} numbers.',
-                CIFARChecksumWarning)
+    def _md5(self, file_name: str, raw: Optional[bytes] = None) -> str:
+        """md5 of a file of the folder (its bytes ``raw`` when already
+        read), computed once per process for a local file that has not
+        changed since."""
+        path = self._path(file_name)
+        key = None
+        if isinstance(get_file_backend(path), LocalBackend):
+            stat = os.stat(path)
+            key = (path, stat.st_size, stat.st_mtime_ns)
+            if key in _MD5_CACHE:
+                return _MD5_CACHE[key]
+        digest = hashlib.md5(get(path) if raw is None else raw).hexdigest()
+        if key is not None:
+            _MD5_CACHE[key] = digest
+        return digest
+
+    def _warn_md5(self) -> None:
+        """Warn about the files of the folder (both splits and the meta
+        file) whose md5 is not the official one.
+
+        The message is the same whichever split is loaded, so Python's
+        default warning filter shows it once per process, not once per
+        split and loader.
+        """
+        files = self.train_list + self.test_list + [
+            (self.meta['filename'], self.meta.get('md5'))]
+        file_names = [name for name, md5 in files if md5 and exists(
+            self._path(name)) and self._md5(name) != md5]
+        warnings.warn(
+            f'{self.__class__.__name__}: {", ".join(file_names)} in '
+            f'{self._folder()} differ from the official '
+            f'{self.dataset_name} release (md5 mismatch); loading them '
+            'because their structure is valid. Results on this copy are '
+            f'not comparable with published {self.dataset_name} numbers.',
+            CIFARChecksumWarning)
 
     def _broken(self, file_name: str, reason: str) -> CIFARDataError:
         """Error for a file that exists but is not a file of the data set."""

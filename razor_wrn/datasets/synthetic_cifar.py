@@ -14,10 +14,15 @@ so ``LenientCIFAR10`` / ``LenientCIFAR100`` warn once when loading them.
   ``meta`` (``'fine_label_names'``, ``'coarse_label_names'``). The coarse
   labels are placeholders (``fine // 5``, named ``superclass_k``): nothing
   here reads them, and the official fine-to-coarse map is not reproduced.
+
+From the command line (see ``--help``)::
+
+    python -m razor_wrn.datasets.synthetic_cifar data/synthetic
 """
+import argparse
 import pickle
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 from mmpretrain.datasets.categories import (CIFAR10_CATEGORIES,
@@ -137,3 +142,27 @@ def write_synthetic_cifar(data_root: str,
             _dump(folder / file_name, content)
     _dump(folder / meta_name, meta)
     return folder
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """``python -m razor_wrn.datasets.synthetic_cifar DATA_ROOT [...]``:
+    write a folder to try the tools without the data set."""
+    parser = argparse.ArgumentParser(
+        description='Write a synthetic CIFAR folder in the official layout')
+    parser.add_argument('data_root', help='folder to write it in')
+    parser.add_argument('--classes', type=int, choices=(10, 100), default=10)
+    parser.add_argument('--per-class-train', type=int, default=100)
+    parser.add_argument('--per-class-test', type=int, default=20)
+    parser.add_argument(
+        '--noise', action='store_true',
+        help='pure noise (default: each class has its own mean colour, so '
+        'a model learns it in a few steps)')
+    args = parser.parse_args(argv)
+    folder = write_synthetic_cifar(args.data_root, args.classes,
+                                   args.per_class_train, args.per_class_test,
+                                   signal=not args.noise)
+    print(f'Wrote {folder}')
+
+
+if __name__ == '__main__':
+    main()

@@ -184,12 +184,25 @@ def test_md5_mismatch_warns_and_names_files(tiny_cifar10: str) -> None:
         dataset = LenientCIFAR10(data_root=tiny_cifar10, download=False)
     assert len(dataset) == 80
     assert len(record) == 1
+    # Every differing file of the folder, whichever split is loaded.
     message = str(record[0].message)
     assert message.startswith(
         'LenientCIFAR10: data_batch_1, data_batch_2, data_batch_3, '
-        f'data_batch_4, data_batch_5 in {folder} differ from the official '
-        'CIFAR-10 release (md5 mismatch)')
-    assert 'test_batch' not in message
+        f'data_batch_4, data_batch_5, test_batch, batches.meta in {folder} '
+        'differ from the official CIFAR-10 release (md5 mismatch)')
+
+
+def test_md5_mismatch_is_shown_once_for_both_splits(
+        tiny_cifar10: str) -> None:
+    # Python's default filter, as a run has it: the train and the test
+    # loader of one folder give the same message, shown once.
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter('default')
+        LenientCIFAR10(data_root=tiny_cifar10, download=False)
+        LenientCIFAR10(data_root=tiny_cifar10, split='test', download=False)
+        LenientCIFAR10(data_root=tiny_cifar10, download=False)
+    assert [type(r.message) for r in record] == [CIFARChecksumWarning]
+    assert 'data_batch_5, test_batch' in str(record[0].message)
 
 
 def test_matching_md5_does_not_warn(tiny_cifar10: str) -> None:

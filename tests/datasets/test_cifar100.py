@@ -94,8 +94,8 @@ def test_md5_mismatch_warns_naming_cifar100(tiny_cifar100: str) -> None:
     assert len(record) == 1
     folder = Path(tiny_cifar100).resolve() / FOLDER
     assert str(record[0].message).startswith(
-        f'LenientCIFAR100: test in {folder} differ from the official '
-        'CIFAR-100 release (md5 mismatch)')
+        f'LenientCIFAR100: train, test, meta in {folder} differ from the '
+        'official CIFAR-100 release (md5 mismatch)')
 
 
 def _expected_in(data_root: Path, download: bool = False) -> str:

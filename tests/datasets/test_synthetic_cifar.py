@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from razor_wrn.datasets.synthetic_cifar import write_synthetic_cifar
+from razor_wrn.datasets.synthetic_cifar import main, write_synthetic_cifar
 
 
 @pytest.mark.parametrize('num_classes,folder,files', [
@@ -41,3 +41,17 @@ def test_signal_separates_every_class(tmp_path: Path, num_classes: int,
 def test_other_class_counts_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match='num_classes must be 10 or 100'):
         write_synthetic_cifar(str(tmp_path), 20)
+
+
+def test_command_line_writes_a_learnable_cifar10(tmp_path, capsys):
+    # The README's first command: class colours (signal), not noise.
+    main([str(tmp_path / 'cli'), '--per-class-train', '1',
+          '--per-class-test', '1'])
+    folder = tmp_path / 'cli' / 'cifar-10-batches-py'
+    assert capsys.readouterr().out == f'Wrote {folder}\n'
+    written = write_synthetic_cifar(str(tmp_path / 'api'), 10, 1, 1,
+                                    signal=True)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        p.name for p in written.iterdir())
+    for path in written.iterdir():
+        assert (folder / path.name).read_bytes() == path.read_bytes()

@@ -5,6 +5,7 @@ best, the epoch checkpoint that ``last_checkpoint`` already names is written
 a second time; the process dies after half of its bytes.
 """
 import builtins
+import errno
 import os
 import signal
 import torch
@@ -86,3 +87,42 @@ def test_sigkill_while_rewriting_the_newest_checkpoint(
     resumed = torch.load(work_dir / 'epoch_2.pth', weights_only=True)
     assert (resumed['meta']['epoch'], resumed['meta']['iter']) == (2, 4)
     assert not partial.exists()  # the killed write's leftover is removed
+
+
+def test_a_full_disk_stops_the_run_in_one_line_and_loses_nothing(
+        tmp_path, make_tiny_cifar10, data_options, tools, capsys,
+        monkeypatch):
+    work_dir = tmp_path / 'run'
+    options = data_options(make_tiny_cifar10(per_class_train=2,
+                                             per_class_test=1), 10) + TINY_WRN
+    real_fsync = os.fsync
+
+    def full_disk_for_epoch_2(fd):
+        # The temporary file of epoch_2.pth cannot be flushed to disk.
+        if os.path.basename(os.readlink(f'/proc/self/fd/{fd}')).startswith(
+                '.epoch_2.pth.'):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, 'fsync', full_disk_for_epoch_2)
+    code, (_, err) = run_tool(tools['train'], [
+        VANILLA, '--work-dir', str(work_dir), '--cfg-options',
+        'train_cfg.max_epochs=2', *options], capsys)
+    assert code == 1
+    assert err == (
+        f'ERROR: Could not write {work_dir / "epoch_2.pth"}: No space left on '
+        'device. The run stopped; every checkpoint saved before is intact, '
+        f'newest: {work_dir / "epoch_1.pth"}. Free space (or fix the folder) '
+        'and continue with the same command plus --resume (python '
+        f'tools/train.py {VANILLA} --work-dir {work_dir} --resume ...).\n')
+    assert sorted(p.name for p in work_dir.glob('*.pth')) == [
+        'best_accuracy_top1_epoch_1.pth', 'epoch_1.pth']
+    assert not list(work_dir.glob('.*.tmp'))
+
+    monkeypatch.undo()
+    code, (_, err) = run_tool(tools['train'], [
+        VANILLA, '--work-dir', str(work_dir), '--resume', '--cfg-options',
+        'train_cfg.max_epochs=2', *options], capsys)
+    assert code == 0, err
+    resumed = torch.load(work_dir / 'epoch_2.pth', weights_only=True)
+    assert resumed['meta']['epoch'] == 2

@@ -106,3 +106,122 @@ def test_unwritable_work_dir(tools, tmp_path, capsys):
     assert (code, out.err) == (
         1, f'ERROR: --work-dir {str(work_dir)!r} cannot be created (Not a '
         'directory): pass a folder you can write to.\n')
+
+
+def _one_error(code, out) -> str:
+    """The single ERROR line of a run stopped by a user error."""
+    assert code == 1, out
+    lines = out.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith('ERROR: '), out.err
+    return lines[0]
+
+
+def test_switching_the_optimizer_type_names_the_inherited_argument(
+        tools, tmp_path, capsys):
+    # A user config over the reference recipe, without _delete_=True:
+    # mmengine keeps SGD's momentum for Adam (a raw TypeError at build).
+    config = tmp_path / 'adam.py'
+    config.write_text(
+        f"_base_ = ['{(tools['train'].__file__).rsplit('/tools/', 1)[0]}/"
+        f"{VANILLA}']\n"
+        "optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-3))\n")
+    work_dir = tmp_path / 'run'
+    error = _one_error(*run_tool(tools['train'], [
+        str(config), '--work-dir', str(work_dir)], capsys))
+    assert error.startswith(
+        "ERROR: optim_wrapper.optimizer: Adam takes no argument 'momentum'.")
+    assert 'write _delete_=True in that dict' in error
+    assert not work_dir.exists()
+
+    # The same on the command line, for a scheduler; the command it
+    # suggests works.
+    error = _one_error(*run_tool(tools['train'], [
+        VANILLA, '--work-dir', str(work_dir), '--cfg-options',
+        'param_scheduler.type=CosineAnnealingLR', '+param_scheduler.T_max=5'],
+        capsys))
+    assert error.startswith(
+        "ERROR: param_scheduler: CosineAnnealingLR takes no argument "
+        "'milestones'.")
+    assert error.endswith(
+        'pass --cfg-options param_scheduler._delete_=True '
+        'param_scheduler.type=CosineAnnealingLR and each of its arguments.')
+    from razor_wrn.cli import load_config
+    options = tools['train'].parse_args([
+        VANILLA, '--cfg-options', 'param_scheduler._delete_=True',
+        'param_scheduler.type=CosineAnnealingLR', 'param_scheduler.T_max=5',
+        'optim_wrapper.optimizer._delete_=True',
+        'optim_wrapper.optimizer.type=Adam', 'optim_wrapper.optimizer.lr=0.01',
+        'optim_wrapper.optimizer.betas=0.8,0.9']).cfg_options
+    cfg = load_config(VANILLA, options)
+    assert cfg.param_scheduler == dict(type='CosineAnnealingLR', T_max=5)
+    assert cfg.optim_wrapper.optimizer == dict(type='Adam', lr=0.01,
+                                               betas=[0.8, 0.9])
+
+
+def test_a_loss_option_is_checked_before_the_run(tools, tmp_path, capsys):
+    # HintonKDLoss takes (temperature, loss_weight); nn.Module's **kwargs
+    # used to let any name through to the model build.
+    work_dir = tmp_path / 'run'
+    error = _one_error(*run_tool(tools['train'], [
+        KD, '--work-dir', str(work_dir), '--cfg-options',
+        'model.distiller.distill_losses.loss_kd.tau=2'], capsys))
+    assert error.startswith(
+        "ERROR: --cfg-options 'model.distiller.distill_losses.loss_kd.tau': "
+        'the config has no such key')
+    # Written as a new key, it is still no argument of the loss.
+    error = _one_error(*run_tool(tools['train'], [
+        KD, '--work-dir', str(work_dir), '--cfg-options',
+        '+model.distiller.distill_losses.loss_kd.tempreature=2'], capsys))
+    assert error.startswith(
+        'ERROR: model.distiller.distill_losses.loss_kd: HintonKDLoss takes '
+        "no argument 'tempreature' (did you mean 'temperature'?).")
+    assert not work_dir.exists()
+
+
+NO_BATCHES = (
+    'ERROR: The training data gives no batches: train_dataloader has {} '
+    'images, batch_size {}, drop_last=True (per process). Lower '
+    'train_dataloader.batch_size, set train_dataloader.drop_last=False, or '
+    'check the data set (data_root, indices).')
+
+
+@pytest.mark.parametrize('option, error', [
+    ('train_dataloader.dataset.indices=[]', NO_BATCHES.format(0, 10)),
+    ('train_dataloader.batch_size=64', NO_BATCHES.format(20, 64)),
+    ('val_dataloader.dataset.indices=[]',
+     'ERROR: The data of val_dataloader gives no batches (0 images): check '
+     'val_dataloader.dataset (data_root, indices) or pass --no-validate.'),
+], ids=['empty-subset', 'drop-last', 'empty-val'])
+def test_a_loader_without_batches_stops_before_the_first_epoch(
+        tools, tmp_path, make_tiny_cifar10, data_options, capsys, option,
+        error):
+    # 20 training images; mmengine used to train zero iterations and save
+    # the initial weights as the best (or divide by zero in its sampler).
+    data = make_tiny_cifar10(per_class_train=2, per_class_test=1)
+    work_dir = tmp_path / 'run'
+    assert _one_error(*run_tool(tools['train'], [
+        VANILLA, '--work-dir', str(work_dir), '--cfg-options',
+        *data_options(data, 10), *TINY_WRN, '+train_dataloader.drop_last=True',
+        option], capsys)) == error
+    assert not list(work_dir.glob('*.pth'))
+    assert not (work_dir / 'last_checkpoint').exists()
+
+
+def test_a_full_disk_when_the_run_starts(tools, tmp_path, capsys,
+                                         monkeypatch):
+    # The Runner dumps the config into the work dir: a raw OSError before.
+    from mmengine.config import Config
+
+    def full_disk(self, path):
+        raise OSError(28, 'No space left on device', path)
+
+    monkeypatch.setattr(Config, 'dump', full_disk)
+    work_dir = tmp_path / 'run'
+    error = _one_error(*run_tool(tools['train'], [
+        VANILLA, '--work-dir', str(work_dir)], capsys))
+    # The first dump is the visualizer's copy in the log folder.
+    assert error.startswith(
+        f"ERROR: Could not write the run's files in {work_dir} ({work_dir}/")
+    assert error.endswith(
+        'config.py): No space left on device. Free space, or pass --work-dir '
+        'on a disk you can write to.')

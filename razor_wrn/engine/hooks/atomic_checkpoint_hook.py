@@ -7,30 +7,54 @@ during that write leaves no resumable state. Here every file is written to a
 temporary file in the same folder, flushed and fsynced, then renamed over the
 old one (``os.replace`` is atomic on POSIX and Windows), and the pointer is
 updated the same way, only after its checkpoint is complete.
+
+A checkpoint that cannot be written (a full disk, a quota, a read-only
+folder) stops the run with one :class:`~razor_wrn.checkpoint.CheckpointError`
+saying that the checkpoints already saved are intact and how to resume: a
+file is deleted (the oldest kept checkpoint, the previous best) only after
+the one replacing it is on disk, and a best checkpoint that could not be
+written is not recorded as the best.
 """
+import copy
 import glob
 import os
 import os.path as osp
+import shlex
 import tempfile
-from typing import Union
+from contextlib import contextmanager
+from typing import Iterator, List, Optional, Union
 
 from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
+from razor_wrn.checkpoint import CheckpointError, new_file_mode
 
 TMP_SUFFIX = '.tmp'
+# The message hub's records of the best checkpoint and its score.
+_BEST_KEYS = ('best_score', 'best_ckpt')
 
 
 def write_atomically(data: bytes, path: str) -> None:
     """Replace ``path`` by a file holding ``data``, so that ``path`` holds
-    either its old or its new content whenever the process dies."""
+    either its old or its new content whenever the process dies.
+
+    The new file gets the mode ``open()`` would give it (the old file's, or
+    0666 less the umask), not ``mkstemp``'s 0600, so teammates can read the
+    checkpoints of a shared work dir as they can its logs.
+
+    Raises:
+        OSError: the folder cannot be written (no space left, quota,
+            permissions); ``path`` is unchanged and no temporary file is
+            left.
+    """
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
         dir=folder, prefix=f'.{osp.basename(path)}.', suffix=TMP_SUFFIX)
     try:
+        os.fchmod(fd, new_file_mode(path))
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
             f.flush()
@@ -91,38 +115,132 @@ class AtomicCheckpointHook(CheckpointHook):
     def _save_checkpoint_with_step(self, runner, step: int,
                                    meta: dict) -> None:
         # As mmengine 0.10.7's CheckpointHook, but the pointer goes through
-        # the file backend (atomic) instead of an in-place open().
-        self._forget_oldest(runner, step)
+        # the file backend (atomic) instead of an in-place open(), and the
+        # oldest checkpoint is deleted only once the new one is saved.
+        oldest = self._forget_oldest(runner, step)
         ckpt_filename = self.filename_tmpl.format(step)
         self.last_ckpt = self.file_backend.join_path(self.out_dir,
                                                      ckpt_filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
-        runner.save_checkpoint(
-            self.out_dir,
-            ckpt_filename,
-            self.file_client_args,
-            save_optimizer=self.save_optimizer,
-            save_param_scheduler=self.save_param_scheduler,
-            meta=meta,
-            by_epoch=self.by_epoch,
-            backend_args=self.backend_args,
-            **self.args)
+        with self._stop_if_unwritable(runner, self.last_ckpt):
+            runner.save_checkpoint(
+                self.out_dir,
+                ckpt_filename,
+                self.file_client_args,
+                save_optimizer=self.save_optimizer,
+                save_param_scheduler=self.save_param_scheduler,
+                meta=meta,
+                by_epoch=self.by_epoch,
+                backend_args=self.backend_args,
+                **self.args)
         if is_main_process():
-            self.file_backend.put_text(
-                self.last_ckpt, osp.join(runner.work_dir, 'last_checkpoint'))
+            pointer = osp.join(runner.work_dir, 'last_checkpoint')
+            with self._stop_if_unwritable(runner, pointer):
+                self.file_backend.put_text(self.last_ckpt, pointer)
+            if oldest and self.file_backend.isfile(oldest):
+                self.file_backend.remove(oldest)
 
-    def _forget_oldest(self, runner, step: int) -> None:
-        """Drop the oldest kept checkpoint when ``step`` is a new one and
-        ``max_keep_ckpts`` are kept already (mmengine's rule)."""
+    def _forget_oldest(self, runner, step: int) -> Optional[str]:
+        """Drop the oldest kept checkpoint from the kept list when ``step``
+        is a new one and ``max_keep_ckpts`` are kept already (mmengine's
+        rule); return its path, for the caller to delete once the new
+        checkpoint is saved."""
         if self.max_keep_ckpts <= 0 or (self.keep_ckpt_ids
                                         and self.keep_ckpt_ids[-1] == step):
-            return
+            return None
+        oldest = None
         if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
-            oldest = self.keep_ckpt_ids.popleft()
-            path = self.file_backend.join_path(
-                self.out_dir, self.filename_tmpl.format(oldest))
-            if is_main_process() and self.file_backend.isfile(path):
-                self.file_backend.remove(path)
+            oldest = self.file_backend.join_path(
+                self.out_dir,
+                self.filename_tmpl.format(self.keep_ckpt_ids.popleft()))
         self.keep_ckpt_ids.append(step)
         runner.message_hub.update_info('keep_ckpt_ids',
                                        list(self.keep_ckpt_ids))
+        return oldest
+
+    def _save_best_checkpoint(self, runner, metrics: dict) -> None:
+        # mmengine deletes the previous best checkpoint, records the new one
+        # as the best, then writes it: a failed write would lose the old
+        # best and leave the run (and a later resume) naming a file that
+        # does not exist. Here the deletions wait until the writes are done,
+        # and a failure restores what the run records as the best.
+        hub = runner.message_hub
+        recorded = {key: value for key, value in hub.runtime_info.items()
+                    if key.startswith(_BEST_KEYS)}
+        # best_ckpt_path_dict exists only with several key indicators.
+        paths = {name: copy.copy(getattr(self, name)) for name in (
+            'best_ckpt_path', 'best_ckpt_path_dict') if hasattr(self, name)}
+        with self._deferred_removals() as removals:
+            try:
+                super()._save_best_checkpoint(runner, metrics)
+            except BaseException as error:
+                attempted = self.best_ckpt_path or next(iter(getattr(
+                    self, 'best_ckpt_path_dict', {}).values()), self.out_dir)
+                for key in [key for key in hub.runtime_info
+                            if key.startswith(_BEST_KEYS)]:
+                    hub.runtime_info.pop(key)
+                for key, value in recorded.items():
+                    hub.update_info(key, value)
+                for name, value in paths.items():
+                    setattr(self, name, value)
+                removals.clear()
+                if isinstance(error, OSError):
+                    raise self._unwritable(runner, attempted, error) \
+                        from error
+                raise
+        for path in removals:
+            if self.file_backend.isfile(path):
+                self.file_backend.remove(path)
+
+    @contextmanager
+    def _deferred_removals(self) -> Iterator[List[str]]:
+        """Collect the paths the file backend is asked to remove instead of
+        removing them."""
+        removals: List[str] = []
+        self.file_backend.remove = removals.append
+        try:
+            yield removals
+        finally:
+            del self.file_backend.remove
+
+    @contextmanager
+    def _stop_if_unwritable(self, runner, path: str) -> Iterator[None]:
+        """Turn an OSError while writing ``path`` into
+        :meth:`_unwritable`'s error.
+
+        Raises:
+            CheckpointError: writing ``path`` failed.
+        """
+        try:
+            yield
+        except OSError as error:
+            raise self._unwritable(runner, path, error) from error
+
+    def _unwritable(self, runner, path: str,
+                    error: OSError) -> CheckpointError:
+        """One message for a checkpoint that could not be written: what
+        failed, that the saved checkpoints are intact, how to go on."""
+        return CheckpointError(
+            f'Could not write {path}: {error.strerror or error}. The run '
+            f'stopped; every checkpoint saved before is intact'
+            f'{self._newest_saved(runner)}. Free space (or fix the folder) '
+            'and continue with the same command plus --resume'
+            f'{self._resume_hint(runner)}.')
+
+    @staticmethod
+    def _newest_saved(runner) -> str:
+        """', newest: PATH' from the work dir's pointer, or nothing."""
+        try:
+            with open(osp.join(runner.work_dir, 'last_checkpoint')) as f:
+                newest = f.read().strip()
+        except OSError:
+            return ''
+        return f', newest: {newest}' if osp.isfile(newest) else ''
+
+    @staticmethod
+    def _resume_hint(runner) -> str:
+        config = getattr(runner.cfg, 'filename', None)
+        if not config:
+            return ''
+        return (f' (python tools/train.py {shlex.quote(config)} --work-dir '
+                f'{shlex.quote(runner.work_dir)} --resume ...)')

@@ -1,4 +1,5 @@
-"""Resume a run as the current config and work dir say, or stop clearly."""
+"""Resume a run, or load its starting weights, as the current config and
+work dir say, or stop clearly."""
 import os.path as osp
 import re
 
@@ -6,7 +7,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
-from razor_wrn.checkpoint import CheckpointError, check_weights_fit
+from razor_wrn.checkpoint import (CheckpointError, check_weights_fit,
+                                  fit_load_from)
 from razor_wrn.engine.schedule_state import schedule_from_config
 
 
@@ -33,18 +35,33 @@ class ResumeHook(Hook):
       (:func:`~razor_wrn.engine.schedule_state.schedule_from_config`), and
       what changed is logged in one line.
 
-    Loading weights with ``load_from`` (no resume) is left as mmengine does
-    it.
+    Weights loaded with ``load_from`` (no resume) must fit too: mmengine
+    loads them with ``strict=False``, so a plain classifier checkpoint given
+    to a distillation config loaded none of the student's tensors, with a
+    warning, and distilled into a random student. Such a checkpoint is
+    loaded onto the student (``model.architecture``), strictly (see
+    :func:`~razor_wrn.checkpoint.fit_load_from`); anything else that does
+    not fit stops with the mismatches listed.
+
+    Raises:
+        CheckpointError: the checkpoint's weights do not fit the model (or,
+            for ``load_from`` in a distillation, its student).
     """
 
     priority = 'VERY_HIGH'
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        if not runner._resume:
-            return
-        source = runner._load_from or 'the resumed checkpoint'
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
+        if not runner._resume:
+            if fit_load_from(model, checkpoint, str(runner._load_from)):
+                runner.logger.info(
+                    f'load_from {runner._load_from}: a classifier '
+                    'checkpoint, loaded onto the student '
+                    '(model.architecture); the teacher and the distiller '
+                    'keep their weights.')
+            return
+        source = runner._load_from or 'the resumed checkpoint'
         # mmengine strips DDP's `module.` prefix when it loads.
         weights = {re.sub(r'^module\.', '', k): v
                    for k, v in checkpoint.get('state_dict', {}).items()}

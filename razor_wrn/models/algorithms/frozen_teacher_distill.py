@@ -11,21 +11,33 @@ from mmrazor.models import SingleTeacherDistill
 from mmrazor.registry import MODELS
 
 from ...checkpoint import (CIFAR_ZOO_CONVERTER, URL_SCHEMES, CheckpointError,
-                           load_checkpoint_file, load_weights_strictly,
-                           state_dict_of)
+                           download_checkpoint, load_checkpoint_file,
+                           load_weights_strictly, state_dict_of)
 from .connector_channels import fill_connector_channels
 from .teacher_bank import TeacherBank, check_logit_only
 
 
 def check_teacher_ckpt(teacher_ckpt: str) -> None:
-    """Stop early, with how to get one, when a local ``teacher_ckpt`` is
-    missing (tools/train.py checks it before mmengine starts a run).
+    """Stop early, with how to get one, when ``teacher_ckpt`` is a missing
+    local file or a URL that cannot be downloaded (tools/train.py checks it
+    before mmengine starts a run; a URL is downloaded into the cache here,
+    once, see :func:`razor_wrn.checkpoint.download_checkpoint`).
 
     Raises:
-        CheckpointError: ``teacher_ckpt`` is a local path and no file.
+        CheckpointError: ``teacher_ckpt`` is a local path and no file, or a
+            URL whose download failed (the message says how to pass a local
+            teacher instead).
     """
-    if teacher_ckpt.startswith(URL_SCHEMES) or osp.isfile(
-            osp.expanduser(teacher_ckpt)):
+    if teacher_ckpt.startswith(URL_SCHEMES):
+        try:
+            download_checkpoint(teacher_ckpt)
+        except CheckpointError as error:
+            raise CheckpointError(
+                f'{error} To train without network access, download it '
+                'elsewhere (or train a teacher with its vanilla config) and '
+                'pass --cfg-options model.teacher_ckpt=PATH.') from error
+        return
+    if osp.isfile(osp.expanduser(teacher_ckpt)):
         return
     folder = osp.dirname(teacher_ckpt)
     found = sorted(f for f in os.listdir(folder) if f.endswith('.pth')) \

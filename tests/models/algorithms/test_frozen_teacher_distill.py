@@ -5,7 +5,7 @@ from mmpretrain.structures import DataSample
 from mmrazor.registry import MODELS
 
 import razor_wrn  # noqa: F401
-from razor_wrn.checkpoint import CheckpointError
+from razor_wrn.checkpoint import CheckpointError, fit_load_from
 
 
 def _classifier(depth: int, widen_factor: int) -> dict:
@@ -168,3 +168,49 @@ def test_recorder_hooks_are_registered_once_not_per_step():
     for step in range(3):
         algorithm.loss(*_batch(step))
     assert _hook_count(algorithm) == registered
+
+
+def _randomised(module: torch.nn.Module, seed: int) -> dict:
+    """``module``'s state dict with every parameter drawn from ``seed``."""
+    generator = torch.Generator().manual_seed(seed)
+    return {k: torch.randn(v.shape, generator=generator)
+            if v.is_floating_point() else v.clone()
+            for k, v in module.state_dict().items()}
+
+
+def test_load_from_a_classifier_loads_the_student_strictly():
+    # mmengine's strict=False load matched none of the student's keys
+    # (they are `architecture.*` in the algorithm) and went on.
+    from mmengine.runner.checkpoint import _load_checkpoint_to_model
+    algorithm = _algorithm()
+    before = {k: v.clone() for k, v in algorithm.state_dict().items()}
+    student = _randomised(algorithm.architecture, seed=5)
+    checkpoint = {'meta': {}, 'state_dict': dict(student)}
+
+    assert fit_load_from(algorithm, checkpoint, 'wrn10-1.pth') is True
+    _load_checkpoint_to_model(algorithm, checkpoint, strict=True)
+    for key, value in algorithm.state_dict().items():
+        expected = student[key[len('architecture.'):]] if key.startswith(
+            'architecture.') else before[key]
+        assert torch.equal(value, expected), key
+
+    # A checkpoint of the whole algorithm is loaded as it is.
+    whole = {'state_dict': _randomised(algorithm, seed=6)}
+    assert fit_load_from(algorithm, whole, 'kd.pth') is False
+
+
+def test_load_from_that_fits_neither_the_model_nor_its_student():
+    algorithm = _algorithm()
+    teacher = {'state_dict': algorithm.teacher.state_dict()}
+    with pytest.raises(CheckpointError) as error:
+        fit_load_from(algorithm, teacher, 'wrn10-2.pth')
+    message = str(error.value)
+    assert message.startswith("Checkpoint 'wrn10-2.pth' (load_from, as the "
+                              'student) does not fit the model:')
+    assert 'the checkpoint holds a WRN-10-2, the config builds a WRN-10-1' \
+        in message
+    # A distillation checkpoint missing a part is refused as a whole.
+    partial = {'state_dict': {k: v for k, v in algorithm.state_dict().items()
+                              if not k.startswith('distiller.')}}
+    with pytest.raises(CheckpointError, match=r"\(load_from\) does not fit"):
+        fit_load_from(algorithm, partial, 'kd.pth')
