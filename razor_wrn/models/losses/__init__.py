@@ -6,7 +6,8 @@ registry under names that do not clash with mmrazor's own losses.
 from .attention_transfer_loss import (AttentionTransferLoss, attention_map,
                                       attention_transfer_loss)
 from .crd_loss import (ContrastiveRepresentationLoss, crd_loss, exp_scores,
-                       momentum_update, nce_loss)
+                       momentum_update, nce_loss,
+                       other_class_negatives)
 from .decoupled_kd_loss import DecoupledKDLoss, decoupled_kd_loss
 from .dist_loss import DISTKDLoss, dist_loss, pearson_correlation
 from .feature_mse_loss import FeatureMSELoss, feature_mse_loss
@@ -19,5 +20,5 @@ __all__ = [
     'attention_map', 'attention_transfer_loss', 'crd_loss',
     'decoupled_kd_loss', 'dist_loss', 'exp_scores', 'feature_mse_loss',
     'hinton_kd_loss', 'momentum_update', 'nce_loss', 'ofd_partial_l2_loss',
-    'pearson_correlation'
+    'other_class_negatives', 'pearson_correlation'
 ]

@@ -35,6 +35,8 @@ class Case(NamedTuple):
     function: Optional[Callable[..., torch.Tensor]]
     teacher_detached: bool = True
     build: Dict[str, int] = {}  # arguments beyond the defaults
+    # The class of each training image, for a loss that draws by class.
+    training_labels: Optional[Tuple[int, ...]] = None
 
 
 LOGITS, FEATURES = ('preds_S', 'preds_T'), ('s_feature', 't_feature')
@@ -61,7 +63,8 @@ CASES = [
          ('s_feats', 't_feats', 'data_samples'),
          dict(temperature=0.07, momentum=0.5, eps=1e-7), _embeddings, None,
          teacher_detached=False,
-         build=dict(num_samples=8, embed_dim=4, num_negatives=4)),
+         build=dict(num_samples=8, embed_dim=4, num_negatives=4),
+         training_labels=(0, 1) * 4),
 ]
 contract = pytest.mark.parametrize('case', CASES, ids=lambda case: case.name)
 
@@ -71,6 +74,8 @@ def _loss(case: Case, inputs: tuple, **kwargs) -> torch.Tensor:
     with torch.random.fork_rng():
         torch.manual_seed(0)
         module = MODELS.build(dict(type=case.name, **case.build, **kwargs))
+        if case.training_labels is not None:
+            module.bind_training_set(torch.tensor(case.training_labels))
         return module(**dict(zip(case.forward, inputs)))
 
 
