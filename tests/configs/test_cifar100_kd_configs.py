@@ -25,6 +25,8 @@ METHODS = {
     'ofd_wrn28-4_to_wrn16-2.py': 'ofd_wrn40-2_to_wrn16-2_cifar100.py',
     'crd_wrn40-2_to_wrn16-2.py': 'crd_wrn40-2_to_wrn16-2_cifar100.py',
     'dist_wrn40-2_to_wrn16-2.py': 'dist_wrn40-2_to_wrn16-2_cifar100.py',
+    'reviewkd_wrn40-2_to_wrn16-2.py':
+        'reviewkd_wrn40-2_to_wrn16-2_cifar100.py',
 }
 TWINS = {  # CIFAR-100 config -> (its CIFAR-10 method, student depth, width)
     twin.replace('wrn16-2', student): (cifar10, depth, width)

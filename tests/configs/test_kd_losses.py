@@ -180,6 +180,31 @@ def _crd(s, t, labels, connectors, before):
                                 temperature=0.07))
 
 
+def _hcl(fs, ft):
+    """ReviewKD's hierarchical context loss of one pair, by hand."""
+    terms, weights, weight = [F.mse_loss(fs, ft)], [1.0], 1.0
+    for level in (4, 2, 1):
+        if level < fs.shape[2]:
+            weight /= 2
+            terms.append(weight * F.mse_loss(F.adaptive_avg_pool2d(fs, level),
+                                             F.adaptive_avg_pool2d(ft, level)))
+            weights.append(weight)
+    return sum(terms) / sum(weights)
+
+
+def _reviewkd(s, t, labels, connectors, before):
+    # Student: raw stage outputs and the pooled feature, fused by the ABF
+    # chain (tested by hand in tests/models/connectors); teacher: pre-ReLU
+    # stage outputs and the pooled feature.
+    pooled = [F.relu(f['pre_relu'][2]).mean((2, 3))[:, :, None, None]
+              for f in (s, t)]
+    fused = connectors['abf']([*s['raw'], pooled[0]])
+    loss = sum(_hcl(fs, ft) for fs, ft in zip(fused,
+                                               [*t['pre_relu'], pooled[1]]))
+    return dict(loss_student=F.cross_entropy(s['logits'], labels),
+                loss_reviewkd=5.0 * loss)
+
+
 HAND = {
     'wrn40-2_to_wrn16-2.py': _hinton,
     'wrn40-2_to_wrn16-2_device.py': _hinton,
@@ -189,6 +214,7 @@ HAND = {
     'ofd_wrn28-4_to_wrn16-2.py': _ofd,
     'dist_wrn40-2_to_wrn16-2.py': _dist,
     'crd_wrn40-2_to_wrn16-2.py': _crd,
+    'reviewkd_wrn40-2_to_wrn16-2.py': _reviewkd,
 }
 # The CIFAR-100 twins (100 classes) of every method, for both students.
 HAND.update({

@@ -52,6 +52,10 @@ CASES = [
          losses.decoupled_kd_loss),
     Case('FeatureMSELoss', FEATURES, {},
          lambda: _randn((2, 3, 4, 4), (2, 3, 4, 4)), losses.feature_mse_loss),
+    # A (1, N, C, H, W) tensor iterates as a list of one (N, C, H, W)
+    # feature, so it stands for the feature lists HCL compares.
+    Case('HCLLoss', ('s_feats', 't_feats'), {},
+         lambda: _randn((1, 2, 3, 4, 4), (1, 2, 3, 4, 4)), losses.hcl_loss),
     Case('OFDPartialL2Loss', FEATURES, dict(mul_factor=1000.0),
          lambda: _randn((2, 3, 4, 4), (2, 3, 4, 4)),
          losses.ofd_partial_l2_loss),
