@@ -11,3 +11,4 @@ _base_ = [
     '../_base_/distillers/crd.py',
 ]
 model = dict(distiller=_base_.crd)
+default_hooks = dict(crd_training_set=_base_.crd_training_set)

@@ -10,6 +10,6 @@ _base_ = [
     '../_base_/kd_runtime.py',
     '../_base_/distillers/dist.py',
 ]
-model = dict(
-    architecture=dict(head=_base_.dist_student_head),
-    distiller=_base_.dist)
+# The student's classifier starts from nn.Linear's init, as every CIFAR-100
+# classifier here (_base_/models/wrn_cifar100.py).
+model = dict(distiller=_base_.dist)

@@ -31,4 +31,8 @@ rows = [
              'model.distiller.distill_losses.loss_crd.num_samples=3000']),
     dict(name='DIST', config='configs/kd/dist_wrn40-2_to_wrn16-2.py',
          teacher=teacher),
+    # Its 20-epoch loss warm-up would span the whole short run.
+    dict(name='ReviewKD', config='configs/kd/reviewkd_wrn40-2_to_wrn16-2.py',
+         teacher=teacher,
+         short_options=['default_hooks.reviewkd_warmup.warmup_epochs=1']),
 ]

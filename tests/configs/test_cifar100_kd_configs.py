@@ -25,6 +25,8 @@ METHODS = {
     'ofd_wrn28-4_to_wrn16-2.py': 'ofd_wrn40-2_to_wrn16-2_cifar100.py',
     'crd_wrn40-2_to_wrn16-2.py': 'crd_wrn40-2_to_wrn16-2_cifar100.py',
     'dist_wrn40-2_to_wrn16-2.py': 'dist_wrn40-2_to_wrn16-2_cifar100.py',
+    'reviewkd_wrn40-2_to_wrn16-2.py':
+        'reviewkd_wrn40-2_to_wrn16-2_cifar100.py',
 }
 TWINS = {  # CIFAR-100 config -> (its CIFAR-10 method, student depth, width)
     twin.replace('wrn16-2', student): (cifar10, depth, width)
@@ -46,17 +48,32 @@ def test_every_method_has_both_cifar100_pairs():
                             if not p.stem.endswith(('_device', '_cifar100'))}
 
 
+# nn.Linear's own init with a zero bias: the classifier of RepDistiller's
+# and mdistiller's CIFAR WRN.
+LINEAR_INIT = dict(type='Kaiming', layer='Linear', a=5**0.5, mode='fan_in',
+                   nonlinearity='leaky_relu', distribution='uniform', bias=0)
+
+
 @pytest.mark.parametrize('twin', sorted(TWINS))
 def test_the_twin_is_its_method_on_the_benchmark_recipe(twin):
+    """The CIFAR-100 twin is its CIFAR-10 method except for the named
+    differences from MMRazor's definitions, each as upstream's CIFAR-100
+    code: DKD's beta, FitNets' ReLU, OFD's teacher BN statistics and the
+    classifier's init."""
     cifar10, depth, width = TWINS[twin]
     ours, theirs = (Config.fromfile(KD / name) for name in (twin, cifar10))
     student, teacher = ours.model.architecture, ours.model.teacher
     if twin.startswith('dkd_'):  # mdistiller's CIFAR-100 WRN setting
         theirs.model.distiller.distill_losses.loss_dkd.beta = 6.0
+    if twin.startswith('fitnets_'):  # ConvReg: conv + BN + ReLU
+        assert theirs.model.distiller.connectors.hint.act_cfg is None
+        theirs.model.distiller.connectors.hint.act_cfg = dict(type='ReLU')
     assert ours.model.distiller == theirs.model.distiller
-    for key in ('loss', 'init_cfg'):
-        assert student.head.get(key) == theirs.model.architecture.head.get(
-            key), key
+    assert ours.model.get('teacher_bn_stats', 'running') == (
+        'batch' if twin.startswith('ofd_') else 'running')
+    assert theirs.model.get('teacher_bn_stats', 'running') == 'running'
+    assert student.head.loss == theirs.model.architecture.head.loss
+    assert student.head.init_cfg == LINEAR_INIT
     assert (student.backbone.depth, student.backbone.widen_factor) == (
         depth, width)
     assert (teacher.backbone.depth, teacher.backbone.widen_factor) == (40, 2)
@@ -74,6 +91,29 @@ def test_the_twin_is_its_method_on_the_benchmark_recipe(twin):
     assert ours.val_cfg == theirs.val_cfg == dict(
         type='TeacherStudentValLoop')
     assert ours.default_hooks == theirs.default_hooks
+
+
+@pytest.mark.parametrize('config', [
+    *(f'kd/{twin}' for twin in sorted(TWINS)),
+    'vanilla/wrn16-w2_b64x1_cifar100.py', 'vanilla/wrn40-w1_b64x1_cifar100.py',
+    'vanilla/wrn40-w2_b64x1_cifar100.py'])
+def test_cifar100_classifiers_start_as_nn_linear(config):
+    """Every CIFAR-100 classifier's linear layer starts exactly as
+    ``nn.Linear``'s own ``reset_parameters`` draws its weight (Kaiming
+    uniform, a = sqrt(5)), with a zero bias (RepDistiller's models/wrn.py);
+    mmpretrain's N(0, 0.01) would fail."""
+    from mmpretrain.registry import MODELS as CLS_MODELS
+    cfg = Config.fromfile(REPO / 'configs' / config)
+    model = cfg.model.architecture if 'architecture' in cfg.model \
+        else cfg.model
+    # The classifier sets the head's width from the backbone.
+    head = CLS_MODELS.build(dict(model.head, in_channels=128))
+    torch.manual_seed(5)
+    head.init_weights()
+    torch.manual_seed(5)
+    reference = torch.nn.Linear(head.fc.in_features, head.fc.out_features)
+    assert torch.equal(head.fc.weight, reference.weight)
+    assert torch.equal(head.fc.bias, torch.zeros(head.fc.out_features))
 
 
 @pytest.fixture(scope='module')
@@ -99,7 +139,7 @@ def _losses(work_dir: Path) -> dict:
 @pytest.mark.filterwarnings('ignore::UserWarning')
 @pytest.mark.parametrize('twin', sorted(TWINS))
 def test_trains_two_iterations(twin, options, tools, tmp_path):
-    crd = ['model.distiller.distill_losses.loss_crd.num_samples=100',
+    crd = ['model.distiller.distill_losses.loss_crd.num_samples=20',
            'model.distiller.distill_losses.loss_crd.num_negatives=16'] \
         if twin.startswith('crd_') else []
     tools['train'].main([

@@ -65,8 +65,23 @@ def _hinton(s, t, labels, connectors, before):
                 loss_kd=0.9 * kd)
 
 
-def _fitnets(s, t, labels, connectors, before):
-    hint = connectors['hint'](s['raw'][1])
+def _conv_bn(connector, x):
+    """A 1x1 conv + BN connector's output in training mode, by hand from
+    its weights (BN normalises by the batch's biased variance)."""
+    conv, bn = connector.conv_module.conv, connector.conv_module.bn
+    y = F.conv2d(x, conv.weight, conv.bias)
+    mean = y.mean((0, 2, 3), keepdim=True)
+    var = y.var((0, 2, 3), unbiased=False, keepdim=True)
+    return ((y - mean) / torch.sqrt(var + bn.eps) * bn.weight.view(1, -1, 1, 1)
+            + bn.bias.view(1, -1, 1, 1))
+
+
+def _fitnets(s, t, labels, connectors, before, relu=False):
+    # MMRazor's connector: conv + BN; RepDistiller's and mdistiller's
+    # ConvReg (CIFAR-100): conv + BN + ReLU.
+    hint = _conv_bn(connectors['hint'], s['raw'][1])
+    if relu:
+        hint = hint.clamp(min=0)
     return dict(loss_student=F.cross_entropy(s['logits'], labels),
                 loss_hint=100.0 * ((hint - t['raw'][1])**2).mean())
 
@@ -134,12 +149,26 @@ def _dist(s, t, labels, connectors, before):
                 loss_dist=T**2 * (beta * inter + gamma * intra))
 
 
+# CRD's bank rows in this test: images 0-3 are the batch (classes 3, 7, 0,
+# 3); every class has two rows, so each anchor has exactly six rows of
+# other classes, and with K = 6 RepDistiller's 'exact' draw (other classes,
+# without replacement) takes all six: the loss, a sum over negatives, is
+# then known whatever their order. Uniform draws from all eight rows
+# would include the anchor's own class or repeat a row.
+CRD_BANK_LABELS = torch.tensor([3, 7, 0, 3, 7, 0, 5, 5])
+CRD_SMALL = {'model.distiller.distill_losses.loss_crd.num_samples': 8,
+             'model.distiller.distill_losses.loss_crd.num_negatives': 6}
+
+
 def _crd(s, t, labels, connectors, before):
     crd = before.distiller.distill_losses['loss_crd']  # banks before the step
     embed_s = connectors['embed_s'](F.relu(s['pre_relu'][2]).mean((2, 3)))
     embed_t = connectors['embed_t'](F.relu(t['pre_relu'][2]).mean((2, 3)))
-    contrast = _contrast(len(labels), crd.num_samples, crd.num_negatives)
-    contrast[:, 0] = torch.arange(len(labels))  # the samples' sample_idx
+    # Positive: the image's own row (its sample_idx); then the other
+    # classes' rows.
+    contrast = torch.tensor([
+        [i] + [j for j, c in enumerate(CRD_BANK_LABELS.tolist()) if c != y]
+        for i, y in enumerate(labels.tolist())])
     # Z: the first training batch's estimate, M times the mean score.
     normalizers = crd.num_samples * torch.stack([
         exp_scores(embed_s, crd.memory_teacher, contrast, 0.07).mean(),
@@ -151,9 +180,29 @@ def _crd(s, t, labels, connectors, before):
                                 temperature=0.07))
 
 
-def _contrast(rows, high, negatives):
-    """A fixed stand-in for CRD's uniform draw of negative indices."""
-    return (torch.arange(rows * (negatives + 1)).view(rows, -1) * 7919) % high
+def _hcl(fs, ft):
+    """ReviewKD's hierarchical context loss of one pair, by hand."""
+    terms, weights, weight = [F.mse_loss(fs, ft)], [1.0], 1.0
+    for level in (4, 2, 1):
+        if level < fs.shape[2]:
+            weight /= 2
+            terms.append(weight * F.mse_loss(F.adaptive_avg_pool2d(fs, level),
+                                             F.adaptive_avg_pool2d(ft, level)))
+            weights.append(weight)
+    return sum(terms) / sum(weights)
+
+
+def _reviewkd(s, t, labels, connectors, before):
+    # Student: raw stage outputs and the pooled feature, fused by the ABF
+    # chain (tested by hand in tests/models/connectors); teacher: pre-ReLU
+    # stage outputs and the pooled feature.
+    pooled = [F.relu(f['pre_relu'][2]).mean((2, 3))[:, :, None, None]
+              for f in (s, t)]
+    fused = connectors['abf']([*s['raw'], pooled[0]])
+    loss = sum(_hcl(fs, ft) for fs, ft in zip(fused,
+                                               [*t['pre_relu'], pooled[1]]))
+    return dict(loss_student=F.cross_entropy(s['logits'], labels),
+                loss_reviewkd=5.0 * loss)
 
 
 HAND = {
@@ -165,6 +214,7 @@ HAND = {
     'ofd_wrn28-4_to_wrn16-2.py': _ofd,
     'dist_wrn40-2_to_wrn16-2.py': _dist,
     'crd_wrn40-2_to_wrn16-2.py': _crd,
+    'reviewkd_wrn40-2_to_wrn16-2.py': _reviewkd,
 }
 # The CIFAR-100 twins (100 classes) of every method, for both students.
 HAND.update({
@@ -172,10 +222,26 @@ HAND.update({
     .replace('.py', '_cifar100.py'): hand
     for name, hand in list(HAND.items()) if not name.endswith('_device.py')
     for student in ('wrn16-2', 'wrn40-1')})
-# mdistiller's CIFAR-100 setting of both WRN pairs.
+# mdistiller's CIFAR-100 setting of both WRN pairs; RepDistiller's and
+# mdistiller's FitNets regressor (ConvReg: conv + BN + ReLU).
 for _student in ('wrn16-2', 'wrn40-1'):
     HAND[f'dkd_wrn40-2_to_{_student}_cifar100.py'] = functools.partial(
         _dkd, beta=6.0)
+    HAND[f'fitnets_wrn40-2_to_{_student}_cifar100.py'] = functools.partial(
+        _fitnets, relu=True)
+# overhaul-distillation's and mdistiller's OFD run the teacher in training
+# mode: its BN normalises the batch by the batch's own statistics.
+BATCH_STATS_TEACHER = {f'ofd_wrn40-2_to_{s}_cifar100.py'
+                       for s in ('wrn16-2', 'wrn40-1')}
+
+
+def _bn_from_batch(classifier):
+    """A copy of ``classifier`` whose BNs (only) are in training mode."""
+    classifier = copy.deepcopy(classifier)
+    for module in classifier.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.train()
+    return classifier
 
 
 def test_every_kd_config_has_a_hand_computation():
@@ -210,12 +276,17 @@ def _random_teacher(tmp_path_factory, config: str) -> str:
 
 
 @pytest.mark.parametrize('name', sorted(HAND))
-def test_losses_equal_the_hand_computation(name, teacher_ckpts, monkeypatch):
+def test_losses_equal_the_hand_computation(name, teacher_ckpts):
     ckpt = teacher_ckpts['_cifar100' if name.endswith('_cifar100.py') else '']
     cfg = Config.fromfile(CONFIGS / 'kd' / name)
     cfg.merge_from_dict(dict(SMALL, **{'model.teacher_ckpt': ckpt}))
+    if name.startswith('crd_'):
+        cfg.merge_from_dict(CRD_SMALL)
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
+    if name.startswith('crd_'):
+        model.distiller.distill_losses['loss_crd'].bind_training_set(
+            CRD_BANK_LABELS)
     generator = torch.Generator().manual_seed(2)
     images = torch.randn(4, 3, 32, 32, generator=generator)
     labels = torch.tensor([3, 7, 0, 3])
@@ -224,15 +295,20 @@ def test_losses_equal_the_hand_computation(name, teacher_ckpts, monkeypatch):
     # The teacher's reference features come from an untouched eval copy.
     before = copy.deepcopy(model)
     before.teacher.eval()
-    monkeypatch.setattr(torch, 'randint',
-                        lambda high, size, **kw: _contrast(size[0], high, size[1] - 1))
+    teacher_state = copy.deepcopy(model.teacher.state_dict())
+    reference_teacher = _bn_from_batch(before.teacher) \
+        if name in BATCH_STATS_TEACHER else before.teacher
 
     model.train()
     losses = model.loss(images, samples)
     with torch.no_grad():
         expected = HAND[name](_features(model.student, images),
-                              _features(before.teacher, images), labels,
+                              _features(reference_teacher, images), labels,
                               model.distiller.connectors, before)
+    # The teacher's weights and BN buffers (running statistics and batch
+    # count) are as loaded, whichever statistics it normalised with.
+    for key, value in model.teacher.state_dict().items():
+        assert torch.equal(value, teacher_state[key]), key
 
     # One forward of each network fed the recorders (a repeated pass would
     # leave two records and a wasted step).

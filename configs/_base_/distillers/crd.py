@@ -1,11 +1,16 @@
 # CRD (Tian et al., ICLR 2020): the pooled features of both networks pass
 # linear + L2-norm heads to 128 dimensions and are contrasted with 16,384
 # negatives from per-network memory banks (temperature 0.07, momentum 0.5),
-# weight 0.8, as in RepDistiller's CIFAR recipe. The banks hold one row per
-# training image (num_samples: 50,000 for CIFAR-10 and CIFAR-100; set it to
-# the training set's size) and are saved in every checkpoint. A method
-# config uses it as `model = dict(distiller=_base_.crd)`; change a run's
-# distiller through `model.distiller`.
+# weight 0.8, as in RepDistiller's CIFAR recipe. The negatives are images of
+# other classes drawn without replacement (RepDistiller's 'exact' mode, as
+# published, and the default of MMRazor's CRD datasets); `crd_training_set`
+# gives the loss the training images' classes before training. The banks
+# hold one row per training image (num_samples: 50,000 for CIFAR-10 and
+# CIFAR-100; the hook stops a run whose training set has another size) and
+# are saved in every checkpoint. A method config uses it as
+# `model = dict(distiller=_base_.crd)` and
+# `default_hooks = dict(crd_training_set=_base_.crd_training_set)`; change a
+# run's distiller through `model.distiller`.
 crd = dict(
     student_recorders=dict(
         pooled=dict(type='ModuleOutputs', source='neck.gap'),
@@ -35,3 +40,4 @@ crd = dict(
                 from_student=False, recorder='pooled', connector='embed_t'),
             data_samples=dict(
                 from_student=True, recorder='inputs', data_idx=1))))
+crd_training_set = dict(type='CRDTrainingSetHook')

@@ -20,9 +20,10 @@ dist = dict(
             preds_T=dict(from_student=False, recorder='logits'))))
 # The student's classifier starts as the authors' CIFAR WRN's (RepDistiller
 # models/wrn.py: nn.Linear's own U(+-1/sqrt(fan_in)), zero bias), not
-# mmpretrain's N(0, 0.01); the DIST configs set it with
-# `architecture=dict(head=_base_.dist_student_head)`. The correlation ignores
-# the logits' scale, so its gradient grows as 1 / their spread: from
+# mmpretrain's N(0, 0.01); the CIFAR-10 DIST config sets it with
+# `architecture=dict(head=_base_.dist_student_head)` (every CIFAR-100
+# classifier starts so: _base_/models/wrn_cifar100.py). The correlation
+# ignores the logits' scale, so its gradient grows as 1 / their spread: from
 # N(0, 0.01) logits the first step's DIST gradient on the classifier was
 # ~800x CE's, the logits jumped to a std of ~60 and CE stayed above 10.
 dist_student_head = dict(

@@ -1,5 +1,6 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .channels_last_hook import ChannelsLastHook
+from .crd_training_set_hook import CRDTrainingSetHook, training_set_labels
 from .data_check_hook import DataCheckHook
 from .deferred_runtime_info_hook import DeferredRuntimeInfoHook
 from .distill_loss_warmup_hook import DistillLossWarmupHook
@@ -10,7 +11,8 @@ from .teacher_bank_hook import TeacherBankHook
 from .teacher_eval_hook import TeacherEvalHook
 
 __all__ = [
-    'AtomicCheckpointHook', 'ChannelsLastHook', 'DataCheckHook',
-    'DeferredRuntimeInfoHook', 'DistillLossWarmupHook', 'LogIntervalHook',
-    'NaNLossHook', 'ResumeHook', 'TeacherBankHook', 'TeacherEvalHook'
+    'AtomicCheckpointHook', 'CRDTrainingSetHook', 'ChannelsLastHook',
+    'DataCheckHook', 'DeferredRuntimeInfoHook', 'DistillLossWarmupHook',
+    'LogIntervalHook', 'NaNLossHook', 'ResumeHook', 'TeacherBankHook',
+    'TeacherEvalHook', 'training_set_labels'
 ]

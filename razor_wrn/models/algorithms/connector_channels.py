@@ -37,7 +37,10 @@ def fill_connector_channels(distiller: Dict, student: nn.Module,
     are known for ``StageOutputs`` recorders
     (``backbone.stage_channels[stage]``) and for the pooled features
     (``ModuleOutputs`` of ``neck``/``neck.gap``: the last stage's); values a
-    config sets are kept.
+    config sets are kept. Where a mapping names a list of recorders
+    (:class:`~razor_wrn.models.distillers.FeatureListDistiller`), the
+    connector's ``in_channels`` and ``out_channels`` are the lists of the
+    channels of each side's features.
 
     Args:
         distiller: mmrazor distiller config (``student_recorders``,
@@ -62,8 +65,15 @@ def fill_connector_channels(distiller: Dict, student: nn.Module,
         features = [spec for spec in mapping.values()
                     if isinstance(spec, dict) and 'recorder' in spec]
         channels = {True: None, False: None}
+        lists = {True: None, False: None}  # of a list of recorders
         for spec in features:
             side = bool(spec['from_student'])
+            if isinstance(spec['recorder'], list):
+                found = [_recorded_channels(recorders[side].get(name, {}),
+                                            models[side])
+                         for name in spec['recorder']]
+                lists[side] = None if None in found else found
+                continue
             recorder = recorders[side].get(spec['recorder'], {})
             channels[side] = channels[side] or _recorded_channels(
                 recorder, models[side])
@@ -76,7 +86,9 @@ def fill_connector_channels(distiller: Dict, student: nn.Module,
             params = inspect.signature(MODELS.get(connector['type'])).parameters
             for key, value in (('in_channel', channels[side]),
                                ('dim_in', channels[side]),
-                               ('out_channel', channels[not side])):
+                               ('out_channel', channels[not side]),
+                               ('in_channels', lists[side]),
+                               ('out_channels', lists[not side])):
                 if key not in params or key in connector:
                     continue
                 if value is None:

@@ -1,7 +1,8 @@
 """Single-teacher distillation with a frozen, strictly loaded teacher."""
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Tuple, Union
+from contextlib import contextmanager, nullcontext
+from typing import ContextManager, Dict, Iterator, List, Optional, Tuple, Union
 
 import torch
 from mmengine.model import BaseModel
@@ -9,6 +10,8 @@ from mmengine.structures import BaseDataElement
 from mmpretrain.structures import DataSample
 from mmrazor.models import SingleTeacherDistill
 from mmrazor.registry import MODELS
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...checkpoint import (CIFAR_ZOO_CONVERTER, URL_SCHEMES, CheckpointError,
                            download_checkpoint, load_checkpoint_file,
@@ -52,6 +55,30 @@ def check_teacher_ckpt(teacher_ckpt: str) -> None:
         f'mdistiller teacher needs {CIFAR_ZOO_CONVERTER} first.')
 
 
+TEACHER_BN_STATS = ('running', 'batch')
+
+
+@contextmanager
+def batch_norm_from_batch(model: nn.Module) -> Iterator[None]:
+    """Within the block, every BatchNorm of ``model`` normalises with the
+    statistics of the batch it sees (as in training mode) and updates no
+    buffer: ``running_mean``, ``running_var`` and ``num_batches_tracked``
+    keep their values. Other modules (dropout) keep their mode.
+    """
+    norms = [m for m in model.modules() if isinstance(m, _BatchNorm)]
+    saved = [(m.training, m.track_running_stats) for m in norms]
+    try:
+        for norm in norms:
+            # training=True with track_running_stats=False: torch's BN
+            # uses the batch's mean and variance and passes no running
+            # buffers to be updated.
+            norm.training, norm.track_running_stats = True, False
+        yield
+    finally:
+        for norm, (training, track) in zip(norms, saved):
+            norm.training, norm.track_running_stats = training, track
+
+
 @MODELS.register_module()
 class FrozenTeacherDistill(SingleTeacherDistill):
     """mmrazor's ``SingleTeacherDistill`` with the teacher always frozen.
@@ -75,6 +102,11 @@ class FrozenTeacherDistill(SingleTeacherDistill):
       built, by one forward pass on ``dry_run_shape`` zero images.
     - An OFD distiller's teacher margins are computed from the *loaded*
       teacher.
+    - ``teacher_bn_stats='batch'`` makes the teacher's BatchNorm normalise
+      each training batch by its own statistics, as overhaul-distillation's
+      and mdistiller's OFD do (they run the teacher in training mode),
+      without changing its weights or running buffers; validation and the
+      teacher's own evaluation still use the running statistics.
 
     Args:
         architecture: The student: an mmpretrain classifier config or model.
@@ -86,13 +118,18 @@ class FrozenTeacherDistill(SingleTeacherDistill):
         teacher_bank: ``dict(path=BANK, mode='read'|'fill')`` to take the
             teacher's logits from a bank (see ``teacher_bank.py``); None
             runs the teacher.
+        teacher_bn_stats: ``'running'`` (default): the teacher's BN uses its
+            running statistics; ``'batch'``: while training, the
+            statistics of each batch (the running buffers stay as loaded).
         data_preprocessor: Defaults to the student's.
         init_cfg: Weight init config of the algorithm.
 
     Raises:
         CheckpointError: ``teacher_ckpt`` is missing (the message says how
             to get one), unreadable, unsafe, or does not fit the teacher.
-        ValueError: a distillation loss name does not start with ``loss_``.
+        ValueError: a distillation loss name does not start with
+            ``loss_``, or ``teacher_bn_stats`` is neither ``'running'`` nor
+            ``'batch'``.
     """
 
     def __init__(self,
@@ -103,8 +140,13 @@ class FrozenTeacherDistill(SingleTeacherDistill):
                  calculate_student_loss: bool = True,
                  dry_run_shape: Optional[Tuple[int, int, int]] = (3, 32, 32),
                  teacher_bank: Optional[Dict] = None,
+                 teacher_bn_stats: str = 'running',
                  data_preprocessor: Optional[Union[Dict, torch.nn.Module]] = None,
                  init_cfg: Optional[Dict] = None) -> None:
+        if teacher_bn_stats not in TEACHER_BN_STATS:
+            raise ValueError(
+                f'teacher_bn_stats must be one of {TEACHER_BN_STATS}, got '
+                f'{teacher_bn_stats!r}.')
         if isinstance(architecture, dict):
             architecture = MODELS.build(architecture)
         # The distiller (connectors) is built before the teacher, as in
@@ -132,6 +174,7 @@ class FrozenTeacherDistill(SingleTeacherDistill):
                 f'Distillation loss names must start with "loss_" so '
                 f'mmengine adds them to the total loss; rename {bad_names}.')
         self.teacher_ckpt = teacher_ckpt
+        self.teacher_bn_stats = teacher_bn_stats
         if teacher_ckpt:
             check_teacher_ckpt(teacher_ckpt)
             checkpoint = load_checkpoint_file(teacher_ckpt)
@@ -213,7 +256,8 @@ class FrozenTeacherDistill(SingleTeacherDistill):
             # Deliveries record in the teacher pass, replay in the student's.
             self.distiller.set_deliveries_override(False)
             with self.distiller.teacher_recorders, \
-                    self.distiller.deliveries, torch.no_grad():
+                    self.distiller.deliveries, torch.no_grad(), \
+                    self._teacher_norm():
                 self.teacher(batch_inputs, data_samples, mode='tensor')
         self.distiller.set_deliveries_override(True)
         with self.distiller.student_recorders, self.distiller.deliveries:
@@ -226,6 +270,13 @@ class FrozenTeacherDistill(SingleTeacherDistill):
         if not self.distillation_stopped:
             losses.update(self.distiller.compute_distill_losses())
         return losses
+
+    def _teacher_norm(self) -> ContextManager[None]:
+        """The context of the teacher's pass: batch statistics while
+        training if ``teacher_bn_stats='batch'``, else nothing changes."""
+        if self.training and self.teacher_bn_stats == 'batch':
+            return batch_norm_from_batch(self.teacher)
+        return nullcontext()
 
     def train(self, mode: bool = True) -> 'FrozenTeacherDistill':
         """Set the student and connectors to ``mode``; the teacher always

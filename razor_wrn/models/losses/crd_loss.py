@@ -6,7 +6,7 @@ https://github.com/HobbitLong/RepDistiller (``crd/criterion.py``,
 ``crd/memory.py``). The embedding heads (linear + L2 norm) are mmrazor's
 ``CRDConnector``; this file holds the NCE objective and the memory bank.
 """
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -115,6 +115,53 @@ def momentum_update(memory: torch.Tensor, indices: torch.Tensor,
     return memory.index_copy(0, indices, F.normalize(mixed, dim=1))
 
 
+def other_class_negatives(anchor_labels: torch.Tensor,
+                          sample_labels: torch.Tensor, num_negatives: int,
+                          generator: Optional[torch.Generator] = None
+                          ) -> torch.Tensor:
+    """Negatives as RepDistiller's 'exact' mode draws them: for each anchor,
+    ``num_negatives`` training images of *other* classes, uniformly and
+    without replacement (with replacement where fewer images than that are
+    of other classes, as ``np.random.choice(..., replace=K > len(pool))``
+    in RepDistiller's ``CIFAR100InstanceSample`` and MMRazor's CRD
+    datasets).
+
+    Args:
+        anchor_labels (torch.Tensor): Class of each anchor, shape (N,).
+        sample_labels (torch.Tensor): Class of each training image (memory
+            bank row), shape (M,), on the same device.
+        num_negatives (int): K.
+        generator (torch.Generator, optional): Random source; the default
+            generator of the device if None.
+
+    Returns:
+        torch.Tensor: Bank rows, shape (N, K), long.
+
+    Raises:
+        ValueError: an anchor has no image of another class to draw from.
+    """
+    # Equal weights on the other classes' rows, zero on the anchor's own:
+    # torch.multinomial without replacement draws a uniform K-subset.
+    weights = (sample_labels[None, :] != anchor_labels[:, None]).float()
+    pool = weights.sum(1)
+    if bool((pool == 0).any()):
+        raise ValueError(
+            'CRD needs images of other classes as negatives; the training '
+            'set holds only one class.')
+    short = pool < num_negatives
+    if not bool(short.any()):
+        return torch.multinomial(weights, num_negatives, replacement=False,
+                                 generator=generator)
+    negatives = torch.empty(len(weights), num_negatives, dtype=torch.long,
+                            device=weights.device)
+    for rows, replacement in ((~short, False), (short, True)):
+        if bool(rows.any()):
+            negatives[rows] = torch.multinomial(
+                weights[rows], num_negatives, replacement=replacement,
+                generator=generator)
+    return negatives
+
+
 def _sample_indices(data_samples: Sequence[BaseDataElement],
                     num_samples: int, device: torch.device) -> torch.Tensor:
     """The ``sample_idx`` of each sample, as a (N,) long tensor."""
@@ -140,9 +187,13 @@ class ContrastiveRepresentationLoss(nn.Module):
     """CRD's symmetric NCE loss with one memory bank per network.
 
     Each image's embeddings contrast with the other network's bank entry of
-    the same image (positive) and of ``num_negatives`` images drawn
-    uniformly from the training set, as ``crd/memory.py`` does when no
-    contrast indices are given. The loss is NCE with the teacher embedding
+    the same image (positive) and of ``num_negatives`` images of other
+    classes, drawn without replacement (:func:`other_class_negatives`):
+    the 'exact' mode of RepDistiller's published CIFAR-100 setting, and
+    the default of MMRazor's CRD datasets. The classes of the training
+    images are given once by :meth:`bind_training_set` (``CRDTrainingSetHook``
+    does it before training, checking ``num_samples`` against the training
+    set). The loss is NCE with the teacher embedding
     as anchor over the student bank plus the same with the roles swapped.
     After the loss, in training mode only, the batch's entries move to the
     new embeddings with ``momentum``. The banks and the normalising
@@ -186,6 +237,30 @@ class ContrastiveRepresentationLoss(nn.Module):
         # Z of (student anchors, teacher anchors); negative until set.
         self.register_buffer('normalizers', torch.full((2, ), -1.0))
         self._normalizers_set = False
+        # The class of each bank row, from the training set; not saved in
+        # checkpoints (the data set gives it again before each run).
+        self.register_buffer('sample_labels', None, persistent=False)
+
+    def bind_training_set(self, labels: torch.Tensor) -> None:
+        """Take the class of every training image, which negatives are
+        drawn by.
+
+        Args:
+            labels (torch.Tensor): Class of image ``i`` at ``i`` (the
+                ``sample_idx`` the loader gives), shape (M,).
+
+        Raises:
+            ValueError: ``len(labels)`` is not ``num_samples``.
+        """
+        if len(labels) != self.num_samples:
+            raise ValueError(
+                f'CRD: the training set has {len(labels)} images but the '
+                f'memory banks have num_samples={self.num_samples} rows; '
+                'set model.distiller.distill_losses.loss_crd.num_samples='
+                f'{len(labels)} (one row per training image; the NCE noise '
+                'probability is num_negatives / num_samples).')
+        self.sample_labels = torch.as_tensor(labels).to(
+            self.memory_student.device, torch.long)
 
     def forward(self, s_feats: torch.Tensor, t_feats: torch.Tensor,
                 data_samples: Sequence[BaseDataElement]) -> torch.Tensor:
@@ -205,14 +280,28 @@ class ContrastiveRepresentationLoss(nn.Module):
             ValueError: a sample has no ``sample_idx``, or an int one
                 beyond ``num_samples`` (tensor indices, as a device-resident
                 loader gives them, are not checked: that would cost a
-                host-device sync per step).
+                host-device sync per step); in training mode, the training
+                set's classes were not given (:meth:`bind_training_set`).
         """
         indices = _sample_indices(data_samples, self.num_samples,
                                   s_feats.device)
-        contrast = torch.randint(
-            self.num_samples, (len(indices), self.num_negatives + 1),
-            device=s_feats.device)
-        contrast[:, 0] = indices
+        if self.sample_labels is not None:
+            negatives = other_class_negatives(
+                self.sample_labels[indices], self.sample_labels,
+                self.num_negatives)
+        elif self.training:
+            raise ValueError(
+                'CRD draws its negatives from other classes and needs the '
+                'class of every training image: add default_hooks.'
+                "crd_training_set=dict(type='CRDTrainingSetHook') (the CRD "
+                'configs have it), or call bind_training_set.')
+        else:
+            # Outside training (the build-time shape check) no class is
+            # known; any rows give the loss's shape.
+            negatives = torch.randint(
+                self.num_samples, (len(indices), self.num_negatives),
+                device=s_feats.device)
+        contrast = torch.cat([indices[:, None], negatives], dim=1)
         loss = crd_loss(s_feats, t_feats, self.memory_student,
                         self.memory_teacher, contrast,
                         self._normalizers(s_feats, t_feats, contrast),

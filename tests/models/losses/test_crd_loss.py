@@ -1,5 +1,7 @@
 """Tests of the CRD loss: the NCE value by hand and against mmrazor's
-CRDLoss, the momentum update of the banks and their state_dict round trip."""
+CRDLoss, negatives of other classes without replacement (RepDistiller's
+'exact' mode), the momentum update of the banks and their state_dict round
+trip."""
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,8 @@ import razor_wrn  # noqa: F401  (compat shim before mmrazor)
 from mmengine.structures import BaseDataElement
 from mmrazor.models.losses import CRDLoss
 from mmrazor.registry import MODELS
-from razor_wrn.models.losses import crd_loss, momentum_update
+from razor_wrn.models.losses import (crd_loss, momentum_update,
+                                     other_class_negatives)
 
 M, D, K, T = 5, 3, 2, 0.5
 torch.manual_seed(0)
@@ -19,6 +22,7 @@ BANK_S = F.normalize(torch.randn(M, D, dtype=torch.float64), dim=1)
 BANK_T = F.normalize(torch.randn(M, D, dtype=torch.float64), dim=1)
 INDICES = torch.tensor([[3, 0, 4], [1, 1, 2]])  # positives 3 and 1
 Z = torch.tensor([7.0, 9.0], dtype=torch.float64)
+LABELS = torch.tensor([0, 1, 0, 1, 2])  # the class of each bank row
 
 
 def _hand_nce(anchors, bank, z) -> float:
@@ -58,10 +62,92 @@ def test_loss_and_update_match_mmrazor():
     torch.testing.assert_close(bank, memory.memory_v1)
 
 
-def _module(**kwargs):
-    return MODELS.build(dict(type='ContrastiveRepresentationLoss',
-                             num_samples=M, embed_dim=D, num_negatives=K,
-                             temperature=T, **kwargs))
+def _module(labels=LABELS, **kwargs):
+    module = MODELS.build(dict(type='ContrastiveRepresentationLoss',
+                               num_samples=len(labels), embed_dim=D,
+                               num_negatives=K, temperature=T, **kwargs))
+    module.bind_training_set(labels)
+    return module
+
+
+# 12 images of 3 classes (4 each): an anchor of class c has the 8 images of
+# the other two classes to draw from.
+CLASSES = torch.tensor([0, 1, 2] * 4)
+
+
+def _pool(label: int) -> set:
+    return {i for i, c in enumerate(CLASSES.tolist()) if c != label}
+
+
+def test_negatives_are_other_classes_without_replacement():
+    anchors = torch.tensor([0, 1, 2, 0])
+    torch.manual_seed(0)
+    # K = the pool: every image of the other classes, each exactly once.
+    negatives = other_class_negatives(anchors, CLASSES, 8)
+    assert negatives.shape == (4, 8)
+    for label, row in zip(anchors.tolist(), negatives.tolist()):
+        assert sorted(row) == sorted(_pool(label))
+    # K < the pool: distinct images of other classes, each image of the
+    # pool drawn in about K / pool = 5/8 of the rows.
+    drawn = other_class_negatives(torch.zeros(4000, dtype=torch.long),
+                                  CLASSES, 5)
+    assert all(len(set(row)) == 5 for row in drawn.tolist())
+    counts = torch.bincount(drawn.flatten(), minlength=12)
+    assert counts[CLASSES == 0].sum() == 0
+    assert counts[CLASSES != 0].float().div(4000).sub(5 / 8).abs().max() < 0.03
+    # K > the pool: with replacement, still of other classes only.
+    many = other_class_negatives(anchors, CLASSES, 20)
+    for label, row in zip(anchors.tolist(), many.tolist()):
+        assert set(row) <= _pool(label)
+    with pytest.raises(ValueError, match='only one class'):
+        other_class_negatives(anchors[:1], torch.zeros(3, dtype=torch.long),
+                              2)
+
+
+def test_module_loss_is_the_exact_mode_loss():
+    """Two classes of three images and K = 3: each anchor's negatives are
+    exactly the three images of the other class (in some order), so the
+    loss is known by hand; uniform draws from all six would not give it."""
+    labels = torch.tensor([0, 0, 0, 1, 1, 1])
+    torch.manual_seed(1)
+    bank_s = F.normalize(torch.randn(6, D, dtype=torch.float64), dim=1)
+    bank_t = F.normalize(torch.randn(6, D, dtype=torch.float64), dim=1)
+    module = MODELS.build(dict(type='ContrastiveRepresentationLoss',
+                               num_samples=6, embed_dim=D, num_negatives=3,
+                               temperature=T)).double()
+    module.bind_training_set(labels)
+    module.memory_student.copy_(bank_s)
+    module.memory_teacher.copy_(bank_t)
+    module.normalizers.copy_(Z)
+    samples = [BaseDataElement(metainfo=dict(sample_idx=i)) for i in (1, 4)]
+    rows = [[1, 3, 4, 5], [4, 0, 1, 2]]  # positive, then the other class
+
+    def hand(anchors, bank, z):
+        total = 0.0
+        for v, r in zip(anchors.numpy(), rows):
+            p = np.exp(bank.numpy()[r] @ v / T) / z
+            h = p / (p + 3 / 6)
+            total += np.log(h[0]) + np.log(1 - h[1:]).sum()
+        return -total / 2
+
+    expected = hand(S_EMBED, bank_t, 7.0) + hand(T_EMBED, bank_s, 9.0)
+    module.train()
+    assert module(S_EMBED, T_EMBED, samples).item() == pytest.approx(
+        expected, rel=1e-6)
+
+
+def test_bank_rows_must_match_the_training_set():
+    module = MODELS.build(dict(type='ContrastiveRepresentationLoss',
+                               num_samples=50000, embed_dim=D))
+    with pytest.raises(ValueError, match=(
+            r'training set has 5 images but the memory banks have '
+            r'num_samples=50000 rows; set model\.distiller\.distill_losses'
+            r'\.loss_crd\.num_samples=5')):
+        module.bind_training_set(LABELS)
+    module.train()
+    samples = [BaseDataElement(metainfo=dict(sample_idx=i)) for i in (0, 1)]
+    with pytest.raises(ValueError, match='CRDTrainingSetHook'):
+        module(S_EMBED.float(), T_EMBED.float(), samples)
 
 
 def test_banks_move_with_momentum_in_training_only():

@@ -35,6 +35,8 @@ class Case(NamedTuple):
     function: Optional[Callable[..., torch.Tensor]]
     teacher_detached: bool = True
     build: Dict[str, int] = {}  # arguments beyond the defaults
+    # The class of each training image, for a loss that draws by class.
+    training_labels: Optional[Tuple[int, ...]] = None
 
 
 LOGITS, FEATURES = ('preds_S', 'preds_T'), ('s_feature', 't_feature')
@@ -50,6 +52,10 @@ CASES = [
          losses.decoupled_kd_loss),
     Case('FeatureMSELoss', FEATURES, {},
          lambda: _randn((2, 3, 4, 4), (2, 3, 4, 4)), losses.feature_mse_loss),
+    # A (1, N, C, H, W) tensor iterates as a list of one (N, C, H, W)
+    # feature, so it stands for the feature lists HCL compares.
+    Case('HCLLoss', ('s_feats', 't_feats'), {},
+         lambda: _randn((1, 2, 3, 4, 4), (1, 2, 3, 4, 4)), losses.hcl_loss),
     Case('OFDPartialL2Loss', FEATURES, dict(mul_factor=1000.0),
          lambda: _randn((2, 3, 4, 4), (2, 3, 4, 4)),
          losses.ofd_partial_l2_loss),
@@ -61,7 +67,8 @@ CASES = [
          ('s_feats', 't_feats', 'data_samples'),
          dict(temperature=0.07, momentum=0.5, eps=1e-7), _embeddings, None,
          teacher_detached=False,
-         build=dict(num_samples=8, embed_dim=4, num_negatives=4)),
+         build=dict(num_samples=8, embed_dim=4, num_negatives=4),
+         training_labels=(0, 1) * 4),
 ]
 contract = pytest.mark.parametrize('case', CASES, ids=lambda case: case.name)
 
@@ -71,6 +78,8 @@ def _loss(case: Case, inputs: tuple, **kwargs) -> torch.Tensor:
     with torch.random.fork_rng():
         torch.manual_seed(0)
         module = MODELS.build(dict(type=case.name, **case.build, **kwargs))
+        if case.training_labels is not None:
+            module.bind_training_set(torch.tensor(case.training_labels))
         return module(**dict(zip(case.forward, inputs)))
 
 
