@@ -37,6 +37,36 @@ def classifier() -> Dict:
                   loss=dict(type='CrossEntropyLoss'), topk=(1, )))
 
 
+def wrn_classifier() -> Dict:
+    """A WRNClassifier: its loss takes the labels as one tensor."""
+    model = classifier()
+    model['type'] = 'WRNClassifier'
+    del model['head']['in_channels']
+    return model
+
+
+def dkd() -> Dict:
+    """DKD between WRNClassifiers: the labels reach the loss through a
+    recorder of the student head's loss module."""
+    logits = dict(type='ModuleOutputs', source='head.fc')
+    return dict(
+        _scope_='mmrazor', type='FrozenTeacherDistill',
+        architecture=wrn_classifier(), teacher=wrn_classifier(),
+        distiller=dict(
+            type='ConfigurableDistiller',
+            student_recorders=dict(logits=logits, loss_inputs=dict(
+                type='ModuleInputs', source='head.loss_module')),
+            teacher_recorders=dict(logits=logits),
+            distill_losses=dict(loss_dkd=dict(
+                type='DecoupledKDLoss', alpha=1.0, beta=8.0,
+                temperature=4.0)),
+            loss_forward_mappings=dict(loss_dkd=dict(
+                preds_S=dict(from_student=True, recorder='logits'),
+                preds_T=dict(from_student=False, recorder='logits'),
+                gt_labels=dict(from_student=True, recorder='loss_inputs',
+                               data_idx=1)))))
+
+
 def hinton_kd() -> Dict:
     logits = dict(type='ModuleOutputs', source='head.fc')
     return dict(
@@ -192,6 +222,30 @@ def test_distillation_trains_as_the_standard_loop(data_root, tmp_path,
     assert_same_training(expected, runner)
     kd = runner.message_hub.get_scalar('train/loss_kd').current()
     assert kd == expected.message_hub.get_scalar('train/loss_kd').current()
+
+
+@pytest.mark.parametrize('model', [wrn_classifier, dkd])
+def test_label_tensor_steps_train_as_the_standard_loop(model, data_root,
+                                                       tmp_path):
+    expected = train(model(), device_loader(data_root), str(tmp_path / 'a'),
+                     epochs=2)
+    runner = train(model(), device_loader(data_root), str(tmp_path / 'b'),
+                   'CapturedEpochBasedTrainLoop', epochs=2)
+    assert runner.train_loop._label_tensor
+    assert_same_training(expected, runner)
+    for key in ['train/loss'] + (['train/loss_dkd'] if model is dkd else []):
+        assert runner.message_hub.get_scalar(key).current() == \
+            expected.message_hub.get_scalar(key).current()
+
+
+def test_a_label_tensor_needs_a_head_without_cal_acc():
+    from mmpretrain.registry import MODELS
+    model = wrn_classifier()
+    model['head']['cal_acc'] = True
+    classifier_ = MODELS.build(model)
+    assert not classifier_.takes_label_tensor
+    with pytest.raises(ValueError, match='cal_acc needs data samples'):
+        classifier_.loss(torch.zeros(2, 3, 32, 32), torch.tensor([0, 1]))
 
 
 def test_models_that_need_per_image_data_take_the_standard_step():

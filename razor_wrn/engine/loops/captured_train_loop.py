@@ -8,8 +8,9 @@ differences in how:
 
 - Batches travel as two tensors, images and labels: the device-resident
   loaders hand them over without building one ``DataSample`` per image, and
-  a standard loader's batch is reduced to them. The step builds the samples
-  from the label tensor itself, so models see what they always see.
+  a standard loader's batch is reduced to them. A ``WRNClassifier`` (also as
+  a distiller's student) takes the label tensor as it is; for other models
+  the step builds the samples from it, so they see what they always see.
 - On CUDA each step is recorded once as a CUDA graph and replayed
   (:class:`~.step_graphs.StepGraphs`): no Python, mmengine or per-operation
   launch cost per iteration. Every batch is trained, the last smaller one of
@@ -117,6 +118,7 @@ class CapturedEpochBasedTrainLoop(EpochBasedTrainLoop):
         self.capture = capture
         self.mode = 'standard'
         self.graphs: Optional[StepGraphs] = None
+        self._label_tensor = False
 
     def run(self) -> torch.nn.Module:
         self._choose_mode()
@@ -124,6 +126,11 @@ class CapturedEpochBasedTrainLoop(EpochBasedTrainLoop):
 
     def _choose_mode(self) -> None:
         model = self.runner.model
+        # The classifier that computes the task loss (a distiller's student)
+        # may take the labels as one tensor instead of a sample per image.
+        student = getattr(model, 'student', model)
+        self._label_tensor = bool(getattr(student, 'takes_label_tensor',
+                                          False))
         reason = standard_step_reason(model)
         if reason is not None:
             self.mode = 'standard'
@@ -196,10 +203,13 @@ class CapturedEpochBasedTrainLoop(EpochBasedTrainLoop):
         Returns:
             dict[str, torch.Tensor]: The logged losses.
         """
-        # (1,) views of the label tensor, as the loaders' samples hold them;
-        # a recorded step reads them from the static label buffer.
-        samples = [DataSample().set_gt_label(label)
-                   for label in labels.split(1)]
+        if self._label_tensor:
+            samples = labels
+        else:
+            # (1,) views of the label tensor, as the loaders' samples hold
+            # them; a recorded step reads them from the static label buffer.
+            samples = [DataSample().set_gt_label(label)
+                       for label in labels.split(1)]
         return self.runner.model.train_step(
             dict(inputs=inputs, data_samples=samples),
             optim_wrapper=self.runner.optim_wrapper)
