@@ -50,15 +50,14 @@ def tool():
 
 @pytest.fixture(scope='module')
 def hand_steps(tool):
-    # The modules the tool itself imported (its folder is on sys.path now).
-    import hand_steps
+    from razor_wrn.analysis import hand_steps
     return hand_steps
 
 
 @pytest.fixture(scope='module')
 def runner_steps(tool):
-    import runner_steps
-    return runner_steps
+    from razor_wrn.analysis import benchmark_loop
+    return benchmark_loop
 
 
 @pytest.fixture(autouse=True)

@@ -6,30 +6,31 @@ against a hand-written PyTorch step doing the same mathematics.
 Prints the settings, each figure (median img/s over the repeats, every
 repeat's img/s, on CUDA the peak memory) and the ratios Runner/limit, for
 distillation configs KD/plain (step time), and with ``--device-loader``
-device/standard loader. How it measures: ``runner_steps.py``; the limit:
-``hand_steps.py``. Each speed option sets the config key a training run
-uses (``AmpOptimWrapper``, ``ChannelsLastHook``, ``compile``,
+device/standard loader, the Runner's host overhead per step (ms over the
+hand-written step), and the costs paid once per epoch (epoch start,
+validation, checkpoint). How it measures:
+``razor_wrn/analysis/benchmark_loop.py``; the limit:
+``razor_wrn/analysis/hand_steps.py``. Each speed option sets the config key a
+training run uses (``AmpOptimWrapper``, ``ChannelsLastHook``, the captured
+train loop of ``tools/train.py --compile``, ``compile``,
 ``env_cfg.cudnn_benchmark``).
 """
 import argparse
 import os
 import resource
-import sys
 import tempfile
 from typing import Dict, List, NamedTuple, Optional
 
 import mmengine
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.model import is_model_wrapper
 
 import razor_wrn  # noqa: F401  (compat shim, safe loading, registries)
+from razor_wrn.analysis.benchmark_loop import Figure
 from razor_wrn.cli import UserError, build_runner, load_config, run_cli
+from razor_wrn.config_options import ConfigOptionAction
 from razor_wrn.datasets.synthetic_cifar import write_synthetic_cifar
-
-# The sibling modules, also when this file is imported (tests).
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runner_steps import Figure  # noqa: E402
 
 LABELS = {
     'runner_train': 'Runner train iteration',
@@ -58,6 +59,7 @@ class BenchmarkResult(NamedTuple):
     figures: Dict[str, Figure]
     ratios: Dict[str, float]
     notes: List[str]
+    epoch_costs: Dict[str, float]
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -77,14 +79,18 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     add('--amp', choices=['none', 'fp16', 'bf16'], default='none',
         help='mixed precision (AmpOptimWrapper dtype)')
     add('--channels-last', action='store_true', help='ChannelsLastHook')
-    add('--compile', action='store_true', help='config key compile=True')
+    add('--compile', action='store_true',
+        help='the captured train loop of tools/train.py --compile (tensor '
+        'batches; CUDA graphs on CUDA)')
+    add('--torch-compile', action='store_true',
+        help="config key compile=True (mmengine's torch.compile)")
     add('--cudnn-benchmark', action='store_true',
         help='env_cfg.cudnn_benchmark=True')
     add('--threads', type=int, help='torch intra-op threads')
     add('--device-loader', action='store_true',
         help='also time the Runner on DeviceCIFAR10Loader batches of the '
         'same images (standard config only)')
-    add('--cfg-options', nargs='+', action=DictAction,
+    add('--cfg-options', nargs='+', action=ConfigOptionAction,
         help='override config settings, e.g. train_dataloader.num_workers=0')
     return parser.parse_args(argv)
 
@@ -118,7 +124,8 @@ def prepare_config(cfg: Config, args: argparse.Namespace, work_dir: str,
     cfg.train_cfg = dict(
         type='BenchmarkLoop', max_epochs=cfg.train_cfg.get('max_epochs', 1),
         iters=args.iters, warmup=args.warmup, repeats=args.repeats,
-        amp=args.amp, device_loader=args.device_loader)
+        amp=args.amp, device_loader=args.device_loader,
+        captured=args.compile)
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg.get(key) or {}
         if loader and args.batch_size:
@@ -147,7 +154,7 @@ def prepare_config(cfg: Config, args: argparse.Namespace, work_dir: str,
     if args.channels_last and not any(
             hook.get('type') == 'ChannelsLastHook' for hook in hooks):
         cfg.custom_hooks = hooks + [dict(type='ChannelsLastHook')]
-    if args.compile:
+    if args.torch_compile:
         cfg.compile = True
     if args.cudnn_benchmark:
         cfg.setdefault('env_cfg', {})['cudnn_benchmark'] = True
@@ -179,8 +186,10 @@ def settings_of(cfg: Config, args: argparse.Namespace, runner,
         'memory format': 'channels_last' if conv.is_contiguous(
             memory_format=torch.channels_last) and not conv.is_contiguous()
         else 'contiguous (NCHW)',
-        'amp / channels_last / compile / cudnn_benchmark':
-        f'{args.amp} / {args.channels_last} / {args.compile} / '
+        'train loop': f'CapturedEpochBasedTrainLoop ({runner.train_loop.mode}'
+        ' steps)' if args.compile else 'EpochBasedTrainLoop',
+        'amp / channels_last / torch.compile / cudnn_benchmark':
+        f'{args.amp} / {args.channels_last} / {args.torch_compile} / '
         f'{cfg.get("env_cfg", {}).get("cudnn_benchmark", False)}',
         'timing': f'{args.repeats} round-robin repeats x ({args.warmup} '
         f'warmup + {args.iters} timed steps), median',
@@ -206,6 +215,21 @@ def format_result(result: BenchmarkResult) -> str:
         top, bottom = (result.figures[key] for key in RATIOS[name])
         lines.append(f'{name:<24}{ratio:>6.3f}  = {top.median:.1f} / '
                      f'{bottom.median:.1f}')
+    train, limit = (result.figures.get(key) for key in ('runner_train',
+                                                        'hand_train'))
+    if train and limit:
+        overhead = 1000 * train.batch_size * (1 / train.median -
+                                               1 / limit.median)
+        lines.append(f'{"Runner host overhead":<24}{overhead:>6.2f} ms per '
+                     'step over the hand-written step')
+    costs = result.epoch_costs
+    if costs:
+        lines.append('per epoch: ' + ', '.join(
+            f'{name} {1000 * costs[name]:.1f} ms'
+            for name in ('epoch start', 'validation', 'checkpoint')
+            if name in costs) + (
+                f' ({costs["checkpoint MiB"]:.1f} MiB)'
+                if 'checkpoint MiB' in costs else ''))
     lines.extend(f'note: {note}' for note in result.notes)
     return '\n'.join(lines)
 
@@ -226,7 +250,7 @@ def run_benchmark(args: argparse.Namespace) -> BenchmarkResult:
                                   -(-max(val, 10) // 10))
         prepare_config(cfg, args, os.path.join(tmp, 'work_dir'), data_root)
         runner = build_runner(cfg)
-        figures, notes = runner.train()
+        figures, notes, costs = runner.train()
         settings = settings_of(cfg, args, runner, data_root)
     settings['load average'] = f'{load_before} before, {_load()} after'
     if args.device == 'cpu':
@@ -237,7 +261,7 @@ def run_benchmark(args: argparse.Namespace) -> BenchmarkResult:
     ratios = {name: figures[top].median / figures[bottom].median
               for name, (top, bottom) in RATIOS.items()
               if top in figures and bottom in figures}
-    return BenchmarkResult(settings, figures, ratios, notes)
+    return BenchmarkResult(settings, figures, ratios, notes, costs)
 
 
 def _load() -> str:

@@ -163,16 +163,28 @@ class CapturedEpochBasedTrainLoop(EpochBasedTrainLoop):
             return super().run_epoch()
         self.runner.call_hook('before_train_epoch')
         self.runner.model.train()
-        for idx, batch in enumerate(self._tensor_batches()):
-            self.runner.call_hook(
-                'before_train_iter', batch_idx=idx, data_batch=batch)
-            outputs = self._step(batch['inputs'], batch['labels'])
-            self.runner.call_hook(
-                'after_train_iter', batch_idx=idx, data_batch=batch,
-                outputs=outputs)
-            self._iter += 1
+        for idx, batch in enumerate(self.tensor_batches(self.dataloader)):
+            self.run_tensor_iter(idx, batch)
         self.runner.call_hook('after_train_epoch')
         self._epoch += 1
+
+    def run_tensor_iter(self, idx: int, batch: Dict[str, torch.Tensor]
+                        ) -> None:
+        """One training iteration on a tensor batch: the hooks around one
+        (eager or replayed) step, as ``run_iter`` does for a data batch.
+
+        Args:
+            idx (int): Index of the batch in its epoch.
+            batch (dict): ``inputs`` uint8 ``(B, C, H, W)`` and ``labels``
+                int64 ``(B,)`` on the model's device.
+        """
+        self.runner.call_hook(
+            'before_train_iter', batch_idx=idx, data_batch=batch)
+        outputs = self._step(batch['inputs'], batch['labels'])
+        self.runner.call_hook(
+            'after_train_iter', batch_idx=idx, data_batch=batch,
+            outputs=outputs)
+        self._iter += 1
 
     def _step(self, inputs: torch.Tensor,
               labels: torch.Tensor) -> Dict[str, torch.Tensor]:
@@ -232,14 +244,18 @@ class CapturedEpochBasedTrainLoop(EpochBasedTrainLoop):
                 for loss in distiller.distill_losses.values())
         return tuple(numbers)
 
-    def _tensor_batches(self) -> Iterator[Dict[str, torch.Tensor]]:
-        """This epoch's batches as ``dict(inputs=uint8 (B, C, H, W),
-        labels=int64 (B,))`` on the model's device."""
-        if isinstance(self.dataloader, DeviceTensorLoader):
-            yield from self.dataloader.tensor_batches()
+    def tensor_batches(self, loader) -> Iterator[Dict[str, torch.Tensor]]:
+        """An epoch of ``loader`` as ``dict(inputs=uint8 (B, C, H, W),
+        labels=int64 (B,))`` on the model's device.
+
+        Args:
+            loader (DataLoader | DeviceTensorLoader): Training batches.
+        """
+        if isinstance(loader, DeviceTensorLoader):
+            yield from loader.tensor_batches()
             return
         device = next(self.runner.model.parameters()).device
-        for batch in self.dataloader:
+        for batch in loader:
             inputs = batch['inputs']
             if isinstance(inputs, (list, tuple)):
                 inputs = torch.stack(inputs)

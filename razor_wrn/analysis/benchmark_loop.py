@@ -1,8 +1,12 @@
 """The benchmark as an mmengine train loop: ``runner.train()`` does its
 whole setup (optimizer, schedulers, ``before_run`` hooks, weight init,
 ``compile``), then :meth:`BenchmarkLoop.run` times the train loop's
-``run_iter`` (hooks, preprocessor, ``train_step``) on its own dataloader,
-the val loop's ``run_iter``, and the hand-written limit (``hand_steps.py``).
+``run_iter`` (hooks, preprocessor, ``train_step``) on its own dataloader —
+or, with ``captured=True``, the iteration of
+:class:`~razor_wrn.engine.loops.CapturedEpochBasedTrainLoop` (tensor
+batches; on CUDA replayed graphs) — the val loop's ``run_iter``, the
+hand-written limit (``hand_steps.py``), and the costs paid once per epoch:
+the start of a data epoch, a validation pass and a checkpoint.
 
 Each repeat runs one *segment* (``warmup`` untimed, then ``iters`` timed
 steps) of every measurement, in an order rotated by one per repeat, so
@@ -12,7 +16,9 @@ segment generator prepares (untimed), yields, then runs one step per
 Runner segment starts a data epoch; per-epoch work (``after_train_epoch``,
 a val epoch's metrics) is left out: it does not depend on the step speed.
 """
+import os
 import statistics
+import tempfile
 import time
 from dataclasses import dataclass, field
 from itertools import islice
@@ -21,12 +27,12 @@ from typing import Callable, Dict, Iterator, List, Tuple
 import torch
 from mmengine.model import is_model_wrapper
 from mmengine.registry import LOOPS
-from mmengine.runner import EpochBasedTrainLoop
 
-from hand_steps import LimitLoss, LimitUnavailable, hand_eval, hand_train
 from razor_wrn.cli import UserError
 from razor_wrn.datasets.device_cifar import (DeviceCIFAR10Loader,
                                              DeviceTensorLoader)
+from razor_wrn.engine.loops import CapturedEpochBasedTrainLoop
+from .hand_steps import LimitLoss, LimitUnavailable, hand_eval, hand_train
 
 AMP_DTYPES = {'none': None, 'fp16': torch.float16, 'bf16': torch.bfloat16}
 IMAGE_SHAPE = (3, 32, 32)  # CIFAR (C, H, W)
@@ -63,14 +69,60 @@ def _steps(loader, run_iter: Callable) -> Iterator[bool]:
 
 
 def runner_train(runner, loader) -> Segment:
-    """Segments of the train loop's ``run_iter`` on ``loader``."""
+    """Segments of the train loop's iteration on ``loader``: ``run_iter``,
+    or on tensor batches ``run_tensor_iter`` when the loop is a
+    :class:`CapturedEpochBasedTrainLoop` that chose tensor steps."""
+    loop = runner.train_loop
+
+    class TensorBatches:
+        def __iter__(self):
+            return loop.tensor_batches(loader)
 
     def segment() -> Iterator[bool]:
         runner.call_hook('before_train_epoch')
         runner.model.train()
-        yield from _steps(loader, runner.train_loop.run_iter)
+        if getattr(loop, 'mode', 'standard') == 'standard':
+            yield from _steps(loader, loop.run_iter)
+        else:
+            yield from _steps(TensorBatches(), loop.run_tensor_iter)
 
     return segment
+
+
+def epoch_costs(runner, loader, device: torch.device) -> Dict[str, float]:
+    """Seconds of the work done once per epoch: the start of a data epoch
+    (the time to its first batch, less a later batch's), a validation pass
+    (the val loop's ``run()``), and saving a checkpoint."""
+    loop = runner.train_loop
+    tensor = getattr(loop, 'mode', 'standard') != 'standard'
+    sync = torch.cuda.synchronize if device.type == 'cuda' else (
+        lambda device: None)
+
+    def timed(function) -> float:
+        sync(device)
+        start = time.perf_counter()
+        function()
+        sync(device)
+        return time.perf_counter() - start
+
+    batches = None
+
+    def first() -> None:
+        nonlocal batches
+        batches = iter(loop.tensor_batches(loader) if tensor else loader)
+        next(batches)
+
+    costs = {'epoch start': timed(first) - timed(lambda: next(batches))}
+    if runner.val_loop is not None:
+        costs['validation'] = timed(runner.val_loop.run)
+        runner.model.train()
+    with tempfile.TemporaryDirectory(prefix='razor_wrn_ckpt_') as folder:
+        costs['checkpoint'] = timed(lambda: runner.save_checkpoint(
+            folder, 'benchmark.pth', save_optimizer=True,
+            save_param_scheduler=True))
+        costs['checkpoint MiB'] = os.path.getsize(
+            os.path.join(folder, 'benchmark.pth')) / 2**20
+    return costs
 
 
 def runner_val(runner) -> Segment:
@@ -136,9 +188,11 @@ def _measure(segment: Segment, figure: Figure, warmup: int, iters: int,
 
 
 @LOOPS.register_module(force=True)
-class BenchmarkLoop(EpochBasedTrainLoop):
+class BenchmarkLoop(CapturedEpochBasedTrainLoop):
     """``run()`` measures instead of training and returns
-    ``(figures, notes)``: measurement name -> :class:`Figure`, caveats.
+    ``(figures, notes, epoch_costs)``: measurement name -> :class:`Figure`,
+    caveats, and per-epoch cost name -> median seconds (``checkpoint MiB``:
+    the file's size).
 
     Args:
         runner: The Runner.
@@ -151,36 +205,46 @@ class BenchmarkLoop(EpochBasedTrainLoop):
             Runner's autocast is its ``AmpOptimWrapper``).
         device_loader: Also time ``run_iter`` on a ``DeviceCIFAR10Loader``
             over the same images.
+        captured: Time the iteration of ``CapturedEpochBasedTrainLoop``
+            (``tools/train.py --compile``) instead of the standard one.
     """
 
     def __init__(self, runner, dataloader, max_epochs: int, iters: int,
                  warmup: int, repeats: int, amp: str = 'none',
-                 device_loader: bool = False) -> None:
+                 device_loader: bool = False, captured: bool = False) -> None:
         super().__init__(runner, dataloader, max_epochs)
         self.iters, self.warmup, self.repeats = iters, warmup, repeats
         self.amp_dtype = AMP_DTYPES[amp]
         self.device_loader = device_loader
+        self.captured = captured
 
-    def run(self) -> Tuple[Dict[str, Figure], List[str]]:
+    def run(self) -> Tuple[Dict[str, Figure], List[str], Dict[str, float]]:
         self.runner.call_hook('before_train')
+        if self.captured:
+            self._choose_mode()
         model = self.runner.model
         model = model.module if is_model_wrapper(model) else model
         device = next(model.parameters()).device
         segments, notes = self._segments(model, device)
         figures = {name: Figure(size) for name, (size, _) in segments.items()}
         order = list(segments)
+        costs: Dict[str, List[float]] = {}
         for repeat in range(self.repeats):
             first = repeat % len(order)
             for name in order[first:] + order[:first]:
                 _measure(segments[name][1], figures[name], self.warmup,
                          self.iters, device)
+            for name, seconds in epoch_costs(self.runner, self.dataloader,
+                                             device).items():
+                costs.setdefault(name, []).append(seconds)
         notes += [
             f'{name}: {figure.epochs_in_segments} data epochs began inside '
             'segments (the data has fewer batches than a segment); use more '
             'data or fewer --iters.'
             for name, figure in figures.items() if figure.epochs_in_segments]
         self.runner.call_hook('after_train')
-        return figures, notes
+        return figures, notes, {name: statistics.median(values)
+                                for name, values in costs.items()}
 
     def _segments(self, model, device: torch.device):
         """Measurement name -> (batch size, segment), and notes."""
