@@ -1,3 +1,4 @@
 """Models; importing this registers them (backbones and classifiers in
 mmpretrain's registry, distillation parts in mmrazor's)."""
-from . import algorithms, backbones, classifiers, losses, recorders  # noqa: F401
+from . import (algorithms, backbones, classifiers, losses, norm,  # noqa: F401
+               recorders)
