@@ -103,9 +103,8 @@ def run_row(row: dict, work_dir: str, options: List[str]) -> dict:
         and ``checkpoint`` (the final one).
     """
     cfg = load_config(row['config'], _as_dict(options))
-    checkpoint = osp.join(work_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth')
+    checkpoint, metrics_file = _final_files(cfg, work_dir)
     timing = osp.join(work_dir, 'train_seconds.json')
-    metrics_file = osp.join(work_dir, 'metrics.json')
     if not osp.isfile(checkpoint):
         resume = ['--resume'] if osp.isfile(
             osp.join(work_dir, 'last_checkpoint')) else []
@@ -129,6 +128,18 @@ def run_row(row: dict, work_dir: str, options: List[str]) -> dict:
                 params=size.params, macs=size.macs,
                 train_seconds=_read_json(timing) if osp.isfile(timing)
                 else None, checkpoint=checkpoint)
+
+
+def _final_files(cfg, work_dir: str) -> Tuple[str, str]:
+    """The final checkpoint and the metrics file of a row's run."""
+    return (osp.join(work_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth'),
+            osp.join(work_dir, 'metrics.json'))
+
+
+def is_finished(job: 'Job', options: List[str]) -> bool:
+    """Whether the job's run was trained and evaluated already."""
+    cfg = load_config(job.row['config'], _as_dict(options))
+    return all(map(osp.isfile, _final_files(cfg, job.work_dir)))
 
 
 def _read_json(path: str):
@@ -316,9 +327,15 @@ def run_in_processes(jobs: List[Job], max_jobs: int) -> Dict[tuple, dict]:
                 waiting.remove(job)
                 try:
                     options = [*job.options, *_teacher_options(job, runs)]
-                except UserError as error:
-                    runs[job.key] = dict(error=str(error))
-                    print(f'ERROR: {job.label}: {error}')
+                    if is_finished(job, options):
+                        # Read here: no process, nothing trained again.
+                        runs[job.key] = run_row(job.row, job.work_dir,
+                                                options)
+                        print(f'finished before: {job.label}', flush=True)
+                        continue
+                except Exception as error:  # as a job's own error
+                    runs[job.key] = dict(error=_error_text(error))
+                    print(f'ERROR: {job.label}: {runs[job.key]["error"]}')
                     continue
                 log_file = osp.join(job.work_dir, 'reproduce.log')
                 receive, send = context.Pipe(duplex=False)

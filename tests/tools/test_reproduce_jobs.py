@@ -1,13 +1,20 @@
 """reproduce.py --jobs 2 on a teacher and a KD student with two seeds:
 each run in its own process, the students together after their teacher,
 the mean and deviation over the seeds, and a rerun after an interruption
-that trains only what is unfinished. (A file of its own: pytest-xdist
-gives each file one worker, and these runs take most of a worker's
-seconds.)"""
+that trains only what is unfinished.
+
+The tool forks its runs from a forkserver that imports torch and the
+OpenMMLab packages once (seconds); here they are forked from the test
+process itself, which has imported them already, so the table takes a few
+seconds. That the forkserver can start a run (the target importable by
+name, the arguments picklable) is tested on its own. (A file of its own:
+pytest-xdist gives each file one worker.)
+"""
 import contextlib
 import io
 import json
 import multiprocessing
+import pickle
 from pathlib import Path
 
 import pytest
@@ -35,11 +42,12 @@ def _seeds_table(path: Path, cfg_options: list) -> str:
     return str(path)
 
 
-def _fast_job_context():
-    """The tool's forkserver, also preloading tests/tools/fast_jobs.py."""
-    context = multiprocessing.get_context('forkserver')
-    context.set_forkserver_preload(['fast_jobs'])
-    return context
+def _forked_jobs(patch: pytest.MonkeyPatch) -> None:
+    """Fork the runs from this process, each on one torch thread (its
+    OpenMP pool would not survive the fork with more)."""
+    patch.setattr(reproduce, 'job_context',
+                  lambda: multiprocessing.get_context('fork'))
+    patch.setattr(reproduce.os, 'cpu_count', lambda: 2)
 
 
 def _training_logs(work_dir: Path) -> list:
@@ -58,7 +66,7 @@ def parallel_run(tmp_path_factory, make_tiny_cifar10, data_options):
     output = io.StringIO()
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(
             output):
-        patch.setattr(reproduce, 'job_context', _fast_job_context)
+        _forked_jobs(patch)
         results = reproduce.main(argv)
     return dict(argv=argv, results=results, output=output.getvalue(),
                 root=folder / 'runs' / 'seeds' / 'short')
@@ -116,10 +124,17 @@ def test_an_interrupted_parallel_table_resumes_only_what_is_unfinished(
     (seed_1 / 'epoch_2.pth').unlink()
     (seed_1 / 'metrics.json').unlink()
     (seed_1 / 'last_checkpoint').write_text(str(seed_1 / 'epoch_1.pth'))
+    output = io.StringIO()
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(
-            io.StringIO()):
-        patch.setattr(reproduce, 'job_context', _fast_job_context)
+            output):
+        _forked_jobs(patch)
         results = reproduce.main(parallel_run['argv'])
+    # Only seed 1 gets a process.
+    assert [line for line in output.getvalue().splitlines()
+            if line.startswith(('started', 'finished'))][:2] == [
+        "finished before: row 'teacher'",
+        "finished before: row 'KD student' (seed 0)"]
+    assert output.getvalue().count('started') == 1
     after = [_training_logs(work_dir) for work_dir in work_dirs]
     assert after[:2] == before[:2]  # the teacher and seed 0: not re-run
     assert len(after[2]) == len(before[2]) + 1
@@ -128,3 +143,19 @@ def test_an_interrupted_parallel_table_resumes_only_what_is_unfinished(
     assert results['teacher'] == parallel_run['results']['teacher']
     assert (seed_1 / 'epoch_2.pth').is_file()
 
+
+
+def test_the_forkserver_can_start_a_run(tmp_path):
+    """What crosses to a forkserver child is pickled: the target must be
+    importable by name and the job's arguments plain data."""
+    context = reproduce.job_context()
+    assert context.get_start_method() == 'forkserver'
+    job = reproduce.table_jobs(
+        reproduce.load_table(_seeds_table(tmp_path / 'seeds.py', [])),
+        'short', None, str(tmp_path))[1]
+    args = (reproduce.__file__, 'run_row',
+            (job.row, job.work_dir, job.options), 'log', 1, '.', None)
+    target, copied = pickle.loads(pickle.dumps(
+        (reproduce.run_script_function, args)))
+    assert target.__module__ == 'razor_wrn.script_jobs'
+    assert copied == args
