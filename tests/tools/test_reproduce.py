@@ -1,6 +1,6 @@
 """reproduce.py end to end on a two-row table (a teacher and the KD student
 it teaches): train, evaluate, tabulate; skip what is done; resume what was
-interrupted; one error per failing row."""
+interrupted; one error per failing row; a malformed seeds list."""
 import json
 from pathlib import Path
 
