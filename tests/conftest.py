@@ -23,6 +23,7 @@ import importlib.util
 import io
 import os
 import signal
+import socket
 import sys
 import tempfile
 import traceback
@@ -201,6 +202,27 @@ class Forked:
         return os.waitstatus_to_exitcode(status), output
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def forked_ranks(main: Callable, argv: list, world_size: int = 2) -> None:
+    """``main(argv)`` in ``world_size`` forked processes with the variables
+    torchrun sets for each rank (a gloo group on the CPU); asserts that
+    every rank exits 0."""
+    port = str(free_port())
+    ranks = [Forked(main, [*argv, '--launcher', 'pytorch'], env=dict(
+        RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world_size),
+        MASTER_ADDR='127.0.0.1', MASTER_PORT=port, CUDA_VISIBLE_DEVICES=''))
+        for rank in range(world_size)]
+    for rank in ranks:
+        code, output = rank.wait()
+        assert code == 0, output[-4000:]
+
+
 @pytest.fixture(scope='session')
 def tools():
     """The train/test/convert tools as modules."""
@@ -222,7 +244,10 @@ def _data_options(data_root: str, batch_size: int) -> list:
             f'{loader}_dataloader.num_workers=0',
             f'{loader}_dataloader.persistent_workers=False',
         ]
-    return options + ['default_hooks.logger.interval=1']
+    # The tests choose each process's batch themselves; the b16x8 recipe on
+    # fewer processes (razor_wrn/engine/train_recipe.py) has its own tests.
+    return options + ['default_hooks.logger.interval=1',
+                      'recipe_world_size=None']
 
 
 @pytest.fixture(scope='session')

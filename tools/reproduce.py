@@ -1,17 +1,25 @@
 """Train, evaluate and tabulate the rows of a results table.
 
     python tools/reproduce.py TABLE [--budget full|short] [--work-root DIR]
-        [--data-root DIR]
+        [--data-root DIR] [--jobs N]
 
 TABLE (``configs/tables/*.py``) names its rows: a config, optionally the
 row whose final checkpoint is the row's teacher (``model.teacher_ckpt``),
-the published top-1 and extra ``--cfg-options``. Each row is trained with
-tools/train.py in ``WORK_ROOT/<table>/<budget>/<row>`` (teachers first),
-resumed (``--resume``) when a run there was interrupted, skipped when it is
-done, and evaluated with tools/test.py. Written next to the rows:
-``results.md`` (top-1, top-5, parameters, MACs, training wall time, the
-reference and the difference), ``results.json`` (the same) and
-``curves.png`` (the rows' loss terms and validation top-1, plot_curves.py).
+the published top-1, extra ``--cfg-options`` and the ``seeds`` to run it
+with. Each row (each seed: ``randomness.seed``) is trained with
+tools/train.py in ``WORK_ROOT/<table>/<budget>/<row>[/seed_<S>]``
+(teachers first), resumed (``--resume``) when a run there was interrupted,
+skipped when it is done, and evaluated with tools/test.py. Written next to
+the rows: ``results.md`` (top-1, top-5 (mean and sample standard deviation
+over a row's seeds), parameters, MACs, training wall time, the reference
+and the difference), ``results.json`` (the same, and every seed's run) and
+``curves.png`` (the runs' loss terms and validation top-1,
+plot_curves.py).
+
+``--jobs N`` runs up to N rows (or seeds) at once, each in its own process
+with its output in ``<its work dir>/reproduce.log`` and ``cpu_count / N``
+torch threads; a student starts when its teacher's run has finished, with
+that run's final checkpoint (a teacher with seeds: its first seed's).
 
 ``--budget short`` trains ``short.epochs`` epochs (lr /10 at half and three
 quarters) on the first ``short.train_images`` training images and scores
@@ -27,8 +35,10 @@ import json
 import os
 import os.path as osp
 import platform
+import statistics
 import time
-from typing import Dict, List, Optional
+from multiprocessing.connection import wait
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import torch
 from mmengine.config import DictAction
@@ -36,6 +46,7 @@ from mmengine.config import DictAction
 import razor_wrn  # noqa: F401  (compat shim, safe loading, registries)
 from razor_wrn.cli import (USER_ERRORS, UserError, load_config,
                            read_config_file, run_cli)
+from razor_wrn.script_jobs import job_context, run_script_function
 
 TOOLS = osp.dirname(osp.abspath(__file__))
 
@@ -92,9 +103,8 @@ def run_row(row: dict, work_dir: str, options: List[str]) -> dict:
         and ``checkpoint`` (the final one).
     """
     cfg = load_config(row['config'], _as_dict(options))
-    checkpoint = osp.join(work_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth')
+    checkpoint, metrics_file = _final_files(cfg, work_dir)
     timing = osp.join(work_dir, 'train_seconds.json')
-    metrics_file = osp.join(work_dir, 'metrics.json')
     if not osp.isfile(checkpoint):
         resume = ['--resume'] if osp.isfile(
             osp.join(work_dir, 'last_checkpoint')) else []
@@ -118,6 +128,18 @@ def run_row(row: dict, work_dir: str, options: List[str]) -> dict:
                 params=size.params, macs=size.macs,
                 train_seconds=_read_json(timing) if osp.isfile(timing)
                 else None, checkpoint=checkpoint)
+
+
+def _final_files(cfg, work_dir: str) -> Tuple[str, str]:
+    """The final checkpoint and the metrics file of a row's run."""
+    return (osp.join(work_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth'),
+            osp.join(work_dir, 'metrics.json'))
+
+
+def is_finished(job: 'Job', options: List[str]) -> bool:
+    """Whether the job's run was trained and evaluated already."""
+    cfg = load_config(job.row['config'], _as_dict(options))
+    return all(map(osp.isfile, _final_files(cfg, job.work_dir)))
 
 
 def _read_json(path: str):
@@ -161,14 +183,26 @@ def markdown(table, budget: str, results: Dict[str, dict]) -> str:
             diff = (f'{result["top1"] - reference:+.2f}'
                     if reference is not None else '')
             seconds = result['train_seconds']
-            cells = [f'{result["top1"]:.2f}', f'{result["top5"]:.2f}',
+            cells = [_mean_std(result, 'top1'), _mean_std(result, 'top5'),
                      f'{result["params"] / 1e6:.2f} M',
                      f'{result["macs"] / 1e6:.1f} M',
                      f'{seconds / 60:.1f} min' if seconds is not None else '',
                      '' if reference is None else f'{reference:.2f}', diff]
+        seeds = row_seeds(row)
+        name = row['name'] if len(seeds) == 1 else \
+            f'{row["name"]} ({len(seeds)} seeds)'
         lines.append('| ' + ' | '.join(
-            [row['name'], f'`{row["config"]}`', *cells]) + ' |')
+            [name, f'`{row["config"]}`', *cells]) + ' |')
+    if any(len(row_seeds(row)) > 1 for row in table.rows):
+        lines += ['', 'Rows with several seeds: mean +- sample standard '
+                  'deviation over the seeds, train time per seed (mean).']
     return '\n'.join(lines) + '\n'
+
+
+def _mean_std(result: dict, key: str) -> str:
+    """``'93.10'``, or ``'93.10 +- 0.12'`` for a row with several seeds."""
+    std = result.get(f'{key}_std')
+    return f'{result[key]:.2f}' + ('' if std is None else f' +- {std:.2f}')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -181,7 +215,188 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--work-root', default='work_dirs/tables',
                         help='where the runs and results go')
     parser.add_argument('--data-root', help='CIFAR-10 data root for all runs')
+    parser.add_argument('--jobs', type=_positive_int, default=1,
+                        help='rows (and seeds) trained at once, each in its '
+                        'own process (default 1: one after the other, in '
+                        'this process)')
     return parser.parse_args(argv)
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(
+            f'{text!r} is not a positive number of jobs; pass e.g. --jobs 2')
+    return int(text)
+
+
+class Job(NamedTuple):
+    """One training run of a table: a row under one seed (None: the row
+    has no ``seeds``, the config's own)."""
+    row: dict
+    seed: Optional[int]
+    work_dir: str
+    options: List[str]
+    teacher: Optional[Tuple[str, Optional[int]]]  # the teacher run's key
+
+    @property
+    def key(self) -> Tuple[str, Optional[int]]:
+        return self.row['name'], self.seed
+
+    @property
+    def label(self) -> str:
+        seed = '' if self.seed is None else f' (seed {self.seed})'
+        return f'row {self.row["name"]!r}{seed}'
+
+
+def row_seeds(row: dict) -> List[Optional[int]]:
+    """A row's seeds, or ``[None]`` when it names none."""
+    return list(row['seeds']) if row.get('seeds') is not None else [None]
+
+
+def table_jobs(table, budget: str, data_root: Optional[str],
+               root: str) -> List[Job]:
+    """Every run of the table, teachers before their students."""
+    jobs = []
+    for row in table.rows:
+        row = row.to_dict() if hasattr(row, 'to_dict') else dict(row)
+        teacher = row.get('teacher')
+        teacher_key = None if teacher is None else (teacher, row_seeds(
+            next(r for r in table.rows if r['name'] == teacher))[0])
+        for seed in row_seeds(row):
+            work_dir = osp.join(root, _slug(row['name']))
+            options = budget_options(table, budget, row) + data_options(
+                data_root)
+            if seed is not None:
+                work_dir = osp.join(work_dir, f'seed_{seed}')
+                options.append(f'randomness.seed={seed}')
+            jobs.append(Job(row, seed, work_dir, options, teacher_key))
+    return jobs
+
+
+def _teacher_options(job: Job, runs: Dict[tuple, dict]) -> List[str]:
+    """``model.teacher_ckpt`` of a student's finished teacher run.
+
+    Raises:
+        UserError: If that run failed.
+    """
+    if job.teacher is None:
+        return []
+    if 'error' in runs[job.teacher]:
+        raise UserError(f'its teacher {job.teacher[0]!r} failed')
+    return [f'model.teacher_ckpt={runs[job.teacher]["checkpoint"]}']
+
+
+def _error_text(error: Exception) -> str:
+    text = str(error) or type(error).__name__
+    if not isinstance(error, USER_ERRORS):
+        text = f'{type(error).__name__}: {text}'
+    return text
+
+
+def run_in_this_process(jobs: List[Job]) -> Dict[tuple, dict]:
+    """Run the jobs one after the other here (``--jobs 1``)."""
+    runs: Dict[tuple, dict] = {}
+    for job in jobs:
+        try:
+            runs[job.key] = run_row(job.row, job.work_dir, [
+                *job.options, *_teacher_options(job, runs)])
+        except Exception as error:  # one line per failed run, then the rest
+            runs[job.key] = dict(error=_error_text(error))
+            print(f'ERROR: {job.label}: {runs[job.key]["error"]}')
+    return runs
+
+
+def run_in_processes(jobs: List[Job], max_jobs: int) -> Dict[tuple, dict]:
+    """Run up to ``max_jobs`` jobs at once, each in its own process (see
+    :mod:`razor_wrn.script_jobs`); a student waits for its teacher's run.
+
+    Returns:
+        dict: ``{job key: run_row's result or dict(error=one line)}``.
+    """
+    context = job_context()
+    threads = max(1, (os.cpu_count() or 1) // max_jobs)
+    waiting, runs = list(jobs), {}
+    running: Dict[int, tuple] = {}  # process sentinel -> job, process, pipe
+    try:
+        while waiting or running:
+            for job in list(waiting):
+                if len(running) == max_jobs:
+                    break
+                if job.teacher is not None and job.teacher not in runs:
+                    continue  # its teacher is still waiting or running
+                waiting.remove(job)
+                try:
+                    options = [*job.options, *_teacher_options(job, runs)]
+                    if is_finished(job, options):
+                        # Read here: no process, nothing trained again.
+                        runs[job.key] = run_row(job.row, job.work_dir,
+                                                options)
+                        print(f'finished before: {job.label}', flush=True)
+                        continue
+                except Exception as error:  # as a job's own error
+                    runs[job.key] = dict(error=_error_text(error))
+                    print(f'ERROR: {job.label}: {runs[job.key]["error"]}')
+                    continue
+                log_file = osp.join(job.work_dir, 'reproduce.log')
+                receive, send = context.Pipe(duplex=False)
+                process = context.Process(
+                    target=run_script_function, name=job.label, args=(
+                        osp.abspath(__file__), 'run_row',
+                        (job.row, job.work_dir, options), log_file, threads,
+                        os.getcwd(), send))
+                process.start()
+                send.close()  # the child holds the only sending end now
+                running[process.sentinel] = (job, process, receive)
+                print(f'started {job.label} (log: {log_file})', flush=True)
+            for sentinel in wait(list(running)):
+                job, process, receive = running.pop(sentinel)
+                process.join()
+                try:
+                    status, value = receive.recv()
+                except EOFError:  # killed, or died in the interpreter
+                    status, value = 'error', (
+                        f'its process ended with exit code '
+                        f'{process.exitcode}; see '
+                        f'{osp.join(job.work_dir, "reproduce.log")}')
+                receive.close()
+                if status == 'done':
+                    runs[job.key] = value
+                    print(f'finished {job.label}: top-1 '
+                          f'{value["top1"]:.2f}', flush=True)
+                else:
+                    runs[job.key] = dict(error=value)
+                    print(f'ERROR: {job.label}: {value}', flush=True)
+    finally:  # an interrupted table: its runs stop (and resume next time)
+        for _, process, _ in running.values():
+            process.terminate()
+            process.join()
+    return runs
+
+
+def row_result(row: dict, runs: Dict[tuple, dict]) -> dict:
+    """A row's result: its run's, or for several seeds the mean of top-1,
+    top-5 and train time, the sample standard deviations ``top1_std`` and
+    ``top5_std`` (None for one seed), and every run under ``seeds``; the
+    first seed's checkpoint. A failed seed fails the row."""
+    seeds = row_seeds(row)
+    if seeds == [None]:
+        return runs[row['name'], None]
+    seed_runs = {seed: runs[row['name'], seed] for seed in seeds}
+    failed = [f'seed {seed}: {run["error"]}'
+              for seed, run in seed_runs.items() if 'error' in run]
+    if failed:
+        return dict(error='; '.join(failed))
+    result = dict(seed_runs[seeds[0]], seeds={
+        str(seed): run for seed, run in seed_runs.items()})
+    for key in ('top1', 'top5'):
+        values = [run[key] for run in seed_runs.values()]
+        result[key] = statistics.mean(values)
+        result[f'{key}_std'] = statistics.stdev(values) \
+            if len(values) > 1 else None
+    times = [run['train_seconds'] for run in seed_runs.values()
+             if run['train_seconds'] is not None]
+    result['train_seconds'] = statistics.mean(times) if times else None
+    return result
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, dict]:
@@ -189,25 +404,10 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, dict]:
     table = load_table(args.table)
     root = osp.join(args.work_root,
                     osp.splitext(osp.basename(args.table))[0], args.budget)
-    results: Dict[str, dict] = {}
-    for row in table.rows:
-        name = row['name']
-        teacher = row.get('teacher')
-        options = budget_options(table, args.budget, row) + data_options(
-            args.data_root)
-        try:
-            if teacher is not None:
-                if 'error' in results[teacher]:
-                    raise UserError(f'its teacher {teacher!r} failed')
-                options.append(
-                    f'model.teacher_ckpt={results[teacher]["checkpoint"]}')
-            results[name] = run_row(row, osp.join(root, _slug(name)), options)
-        except Exception as error:  # one line per failed row, then the rest
-            message = str(error) or type(error).__name__
-            if not isinstance(error, USER_ERRORS):
-                message = f'{type(error).__name__}: {message}'
-            results[name] = dict(error=message)
-            print(f'ERROR: row {name!r}: {results[name]["error"]}')
+    jobs = table_jobs(table, args.budget, args.data_root, root)
+    runs = run_in_this_process(jobs) if args.jobs == 1 else \
+        run_in_processes(jobs, args.jobs)
+    results = {row['name']: row_result(row, runs) for row in table.rows}
     os.makedirs(root, exist_ok=True)
     with open(osp.join(root, 'results.md'), 'w') as f:
         f.write(markdown(table, args.budget, results))
@@ -216,12 +416,13 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, dict]:
             dict(name=row['name'], config=row['config'],
                  reference=row.get('reference'), **results[row['name']])
             for row in table.rows]), f, indent=2)
-    done = [row['name'] for row in table.rows
-            if 'error' not in results[row['name']]]
+    done = [job for job in jobs if 'error' not in runs[job.key]]
     if done:
-        plot_curves.main([*[osp.join(root, _slug(name)) for name in done],
-                          '--labels', *done,
-                          '--out', osp.join(root, 'curves.png')])
+        plot_curves.main([
+            *[job.work_dir for job in done], '--labels',
+            *[job.row['name'] + ('' if job.seed is None else
+                                 f' (seed {job.seed})') for job in done],
+            '--out', osp.join(root, 'curves.png')])
     print(f'Wrote {osp.join(root, "results.md")}, results.json and '
           'curves.png')
     failed = [name for name, result in results.items() if 'error' in result]
@@ -243,6 +444,14 @@ def load_table(path: str):
         if 'name' not in row or 'config' not in row:
             raise UserError(f'{path!r}: every row needs `name` and `config`'
                             f', got {dict(row)}.')
+        seeds = row.get('seeds')
+        if seeds is not None and (
+                not isinstance(seeds, (list, tuple)) or not seeds
+                or not all(isinstance(seed, int) for seed in seeds)
+                or len(set(seeds)) != len(seeds)):
+            raise UserError(f'{path!r}: row {row["name"]!r} has seeds='
+                            f'{seeds!r}; give a list of distinct integers, '
+                            'e.g. seeds=[0, 1, 2], or leave it out.')
         if row.get('teacher') not in (None, *seen):
             raise UserError(f'{path!r}: row {row["name"]!r} needs teacher '
                             f'{row["teacher"]!r}, which must be an earlier '

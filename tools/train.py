@@ -11,10 +11,13 @@ import os.path as osp
 from typing import List, Optional
 
 from mmengine.device import get_device
+from mmengine.dist import get_world_size
 from mmengine.logging import print_log
 
 import razor_wrn  # noqa: F401  (compat shim, safe loading, registries)
 from razor_wrn.checkpoint import URL_SCHEMES
+from razor_wrn.engine.distributed import init_distributed
+from razor_wrn.engine.train_recipe import apply_train_recipe
 from razor_wrn.cli import (UserError, add_run_arguments, build_runner,
                            default_work_dir, load_config, parse_run_args,
                            run_cli, writable_dir)
@@ -159,6 +162,9 @@ def main(argv: Optional[List[str]] = None) -> None:
         # Before mmengine prints its environment and opens a log folder.
         check_teacher_ckpt(cfg.model.teacher_ckpt)
     writable_dir(cfg.work_dir, '--work-dir')
+    # The process group first: the recipe follows the number of processes.
+    init_distributed(cfg)
+    apply_train_recipe(cfg, get_world_size())
     build_runner(cfg).train()
 
 

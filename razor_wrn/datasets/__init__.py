@@ -6,9 +6,10 @@ from .cifar10 import LenientCIFAR10
 from .cifar100 import LenientCIFAR100
 from .seeded_sampler import EpochSeededSampler, SeededIndex
 from .transforms import SeededRandomCropFlip
+from .virtual_ranks import VirtualRankSampler, virtual_rank_positions
 
 __all__ = [
     'CIFARChecksumWarning', 'CIFARDataError', 'EpochSeededSampler',
     'LenientCIFAR10', 'LenientCIFAR100', 'LenientCIFARMixin', 'SeededIndex',
-    'SeededRandomCropFlip'
+    'SeededRandomCropFlip', 'VirtualRankSampler', 'virtual_rank_positions'
 ]

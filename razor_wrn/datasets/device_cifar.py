@@ -42,6 +42,7 @@ from mmpretrain.structures import DataSample
 from .cifar import LenientCIFARMixin
 from .cifar10 import LenientCIFAR10
 from .cifar100 import LenientCIFAR100
+from .virtual_ranks import virtual_rank_positions
 
 
 def resolve_device(device: str) -> torch.device:
@@ -104,11 +105,27 @@ class DeviceEpochSampler:
         rank (int): This process's rank.
         world_size (int): Number of processes sharing the split.
         padding (int): Crop offsets are uniform over ``0..2 * padding``.
+        virtual_ranks (dict, optional): ``dict(world_size=R,
+            batch_size=b)``: draw for ``R`` ranks and deal them to the
+            ``world_size`` processes, each taking the ``b``-sample chunks of
+            ``R / world_size`` ranks in turn
+            (:func:`~.virtual_ranks.virtual_rank_positions`); the loader's
+            batch size is then ``R / world_size * b``. None: one rank per
+            process.
+
+    Raises:
+        ValueError: If ``world_size`` does not divide ``R``.
     """
 
     def __init__(self, num_samples: int, shuffle: bool, augment: bool,
                  seed: int, rank: int, world_size: int,
-                 padding: int) -> None:
+                 padding: int, virtual_ranks: Optional[Dict] = None) -> None:
+        self.virtual_ranks = virtual_ranks
+        if virtual_ranks is not None:
+            # Checked here, not at the first draw.
+            virtual_rank_positions(virtual_ranks['world_size'], rank,
+                                   world_size, virtual_ranks['world_size'],
+                                   virtual_ranks['batch_size'])
         self.num_samples = num_samples
         self.shuffle = shuffle
         self.augment = augment
@@ -117,7 +134,10 @@ class DeviceEpochSampler:
         self.world_size = world_size
         self.padding = padding
         self.epoch = 0
-        self.total_size = math.ceil(num_samples / world_size) * world_size
+        # Padded for the ranks the draws are made for.
+        ranks = world_size if virtual_ranks is None else \
+            virtual_ranks['world_size']
+        self.total_size = math.ceil(num_samples / ranks) * ranks
 
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch whose draws :meth:`draw` returns (called by
@@ -155,7 +175,13 @@ class DeviceEpochSampler:
             # padding offset = the un-shifted image.
             offsets = torch.full((self.total_size, 2), self.padding)
             flips = torch.zeros(self.total_size, dtype=torch.bool)
-        shard = slice(self.rank, self.total_size, self.world_size)
+        if self.virtual_ranks is None:
+            shard = slice(self.rank, self.total_size, self.world_size)
+        else:
+            shard = virtual_rank_positions(
+                self.total_size, self.rank, self.world_size,
+                self.virtual_ranks['world_size'],
+                self.virtual_ranks['batch_size'])
         return order[shard], offsets[shard], flips[shard]
 
 

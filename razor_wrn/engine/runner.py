@@ -25,7 +25,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 from torch.utils.data import DataLoader
 
-from razor_wrn.datasets.device_cifar import (DeviceTensorLoader,
+from razor_wrn.datasets.device_cifar import (DeviceEpochSampler,
+                                             DeviceTensorLoader,
                                              device_loader_class)
 
 
@@ -68,4 +69,13 @@ class DeviceDataRunner(Runner):
             kwargs['seed'] = (
                 sync_random_seed()
                 if seed is None or diff_rank_seed else seed)
-        return loader_class(**kwargs)
+        # Set by razor_wrn.engine.train_recipe: the draws of more ranks than
+        # processes, dealt out (DeviceEpochSampler).
+        virtual_ranks = kwargs.pop('virtual_ranks', None)
+        loader = loader_class(**kwargs)
+        if virtual_ranks is not None:
+            drawn = loader.sampler
+            loader.sampler = DeviceEpochSampler(
+                drawn.num_samples, drawn.shuffle, drawn.augment, drawn.seed,
+                drawn.rank, drawn.world_size, drawn.padding, virtual_ranks)
+        return loader

@@ -1,4 +1,4 @@
 """Models; importing this registers them (backbones and classifiers in
 mmpretrain's registry, distillation parts in mmrazor's)."""
 from . import (algorithms, backbones, classifiers, connectors,  # noqa: F401
-               distillers, losses, recorders)
+               distillers, losses, norm, recorders)

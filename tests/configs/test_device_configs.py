@@ -75,6 +75,11 @@ def test_only_the_loaders_differ(config):
         train = key == 'train_dataloader'
         assert loader['augment'] is train and loader['shuffle'] is train
         assert loader['split'] == standard_loader['dataset']['split']
+    # One device's whole batch with BN over all of it, where the KD
+    # counterpart is the b16x8 recipe.
+    assert device.pop('recipe_world_size') is None
+    assert standard.pop('recipe_world_size') == (
+        8 if '_b' not in Path(config).name else None)
     # Model, distiller, schedule, hooks, evaluators: identical.
     assert device == standard
 

@@ -12,7 +12,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import ValLoop
 from torch.utils.data import DataLoader
 
-from razor_wrn.datasets.device_cifar import DeviceCIFAR10Loader
+from razor_wrn.datasets.device_cifar import (DeviceCIFAR10Loader,
+                                             DeviceEpochSampler)
 from razor_wrn.engine.runner import DeviceDataRunner
 from razor_wrn.engine import runner as runner_module
 
@@ -211,3 +212,20 @@ def test_distiller_trains_on_device_batches(small_cifar10, tmp_path):
     ce = runner.message_hub.get_scalar('train/student.loss').current()
     assert kd > 0 and torch.isfinite(torch.tensor([kd, ce])).all()
     assert len(recorder.val_scores) == 20
+
+
+def test_device_loader_deals_virtual_ranks(tiny_cifar10):
+    """``virtual_ranks`` (set by the train recipe on fewer processes): one
+    process holding all 8 ranks of 2 images takes, batch by batch, each
+    rank's next 2 draws in turn."""
+    cfg = dict(device_loader_cfg(tiny_cifar10, True, 16),
+               virtual_ranks=dict(world_size=8, batch_size=2))
+    loader = DeviceDataRunner.build_dataloader(cfg, seed=5)
+    # 80 images: 10 per rank, so 5 steps of 8 x 2.
+    assert (loader.batch_size, len(loader)) == (16, 5)
+    ranks = [DeviceEpochSampler(80, True, True, 5, rank, 8, 4).draw()
+             for rank in range(8)]
+    for part, drawn in enumerate(loader.sampler.draw()):
+        assert torch.equal(drawn, torch.cat([
+            rank[part][step * 2:step * 2 + 2]
+            for step in range(5) for rank in ranks]))

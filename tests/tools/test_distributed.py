@@ -12,7 +12,6 @@ a stand-in ``torchrun``.
 """
 import json
 import os
-import socket
 import subprocess
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,6 +25,8 @@ from mmengine.registry import HOOKS
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
 from conftest import Forked
+from conftest import forked_ranks as _forked_ranks
+from conftest import free_port as _free_port
 from razor_wrn.cli import run_cli
 from razor_wrn.engine.distributed import TrainableDDP, default_backend
 from razor_wrn.engine.distributed import sync_norm_stats_hook as sync_hook
@@ -60,25 +61,6 @@ class RankStateHook(Hook):
                 if param.requires_grad
                 and name not in ddp.parameters_to_ignore)),
             os.path.join(runner.work_dir, f'rank{dist.get_rank()}.pth'))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def _forked_ranks(main, argv: list, world_size: int = 2) -> None:
-    """``main(argv)`` in ``world_size`` forked processes with the variables
-    torchrun sets for each rank."""
-    port = str(_free_port())
-    ranks = [Forked(main, [*argv, '--launcher', 'pytorch'], env=dict(
-        RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world_size),
-        MASTER_ADDR='127.0.0.1', MASTER_PORT=port, CUDA_VISIBLE_DEVICES=''))
-        for rank in range(world_size)]
-    for rank in ranks:
-        code, output = rank.wait()
-        assert code == 0, output[-4000:]
 
 
 def _logged_val(work_dir: Path) -> dict:

@@ -1,6 +1,6 @@
 """reproduce.py end to end on a two-row table (a teacher and the KD student
 it teaches): train, evaluate, tabulate; skip what is done; resume what was
-interrupted; one error per failing row."""
+interrupted; one error per failing row; a malformed seeds list."""
 import json
 from pathlib import Path
 
@@ -101,3 +101,16 @@ def test_each_failing_row_gets_one_error(tmp_path, capsys):
     assert "ERROR: row 'b': its teacher 'a' failed" in out
     assert 'failed: Config file not found' in (
         tmp_path / 'runs' / 'broken' / 'full' / 'results.md').read_text()
+
+
+
+@pytest.mark.parametrize('seeds', ['[]', '[0, 0]', '"0"'])
+def test_seeds_must_be_distinct_integers(seeds, tmp_path):
+    table = tmp_path / 'bad.py'
+    table.write_text(
+        'title = "Bad"\nshort = dict(epochs=1, train_images=1, '
+        f'test_images=1)\nrows = [dict(name="a", config="x.py", '
+        f'seeds={seeds})]\n')
+    with pytest.raises(reproduce.UserError,
+                       match="row 'a' has seeds=.*; give a list of distinct"):
+        reproduce.main([str(table)])

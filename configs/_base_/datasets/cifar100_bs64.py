@@ -5,6 +5,8 @@
 _base_ = ['./cifar10_bs16.py']
 dataset_type = 'LenientCIFAR100'
 data_root = 'data/cifar100'
+# 64 images per process on any number of processes.
+recipe_world_size = None
 train_dataloader = dict(
     batch_size=64, dataset=dict(type=dataset_type, data_root=data_root))
 val_dataloader = dict(

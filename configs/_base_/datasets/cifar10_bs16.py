@@ -22,6 +22,12 @@ test_pipeline = [dict(type='PackInputs')]
 # gives the same normalised batch.
 collate_fn = dict(type='default_collate')
 
+# The recipe is 8 processes x 16 images (BatchNorm over each process's 16,
+# gradients over the 128). On N = 1, 2 or 4 processes tools/train.py keeps
+# it: 128 / N images per process in 8 / N BatchNorm groups of 16, the groups
+# holding the samples 8 processes would (razor_wrn/engine/train_recipe.py).
+# None: 16 images per process on any number of processes.
+recipe_world_size = 8
 train_dataloader = dict(
     batch_size=16,
     num_workers=2,

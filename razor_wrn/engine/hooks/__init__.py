@@ -9,10 +9,11 @@ from .nan_loss_hook import NaNLossHook
 from .resume_hook import ResumeHook
 from .teacher_bank_hook import TeacherBankHook
 from .teacher_eval_hook import TeacherEvalHook
+from .train_recipe_hook import TrainRecipeHook
 
 __all__ = [
     'AtomicCheckpointHook', 'CRDTrainingSetHook', 'ChannelsLastHook',
     'DataCheckHook', 'DeferredRuntimeInfoHook', 'DistillLossWarmupHook',
     'LogIntervalHook', 'NaNLossHook', 'ResumeHook', 'TeacherBankHook',
-    'TeacherEvalHook', 'training_set_labels'
+    'TeacherEvalHook', 'TrainRecipeHook', 'training_set_labels'
 ]

@@ -1,0 +1,39 @@
+"""Every results table in configs/tables loads, and each row's config
+accepts the table's options under both budgets (what tools/reproduce.py
+passes it, before any training)."""
+from pathlib import Path
+
+import pytest
+
+from conftest import load_tool
+
+REPO = Path(__file__).resolve().parents[2]
+TABLES = sorted(str(p.relative_to(REPO))
+                for p in REPO.glob('configs/tables/*.py'))
+reproduce = load_tool('reproduce.py')
+
+
+@pytest.mark.parametrize('table_path', TABLES)
+@pytest.mark.parametrize('budget', ['full', 'short'])
+def test_every_row_loads_with_its_options(table_path, budget):
+    table = reproduce.load_table(table_path)
+    for job in reproduce.table_jobs(table, budget, 'data/cifar10', 'runs'):
+        options = job.options + (['model.teacher_ckpt=t.pth']
+                                 if job.teacher is not None else [])
+        cfg = reproduce.load_config(job.row['config'],
+                                    reproduce._as_dict(options))
+        assert cfg.train_dataloader.dataset.data_root == 'data/cifar10'
+
+
+def test_the_reference_table_runs_the_b16x8_recipe():
+    """Its rows are b16x8 configs, left as they are (no batch or
+    recipe_world_size option), so on one device each takes 128 images per
+    step in 8 BatchNorm groups of 16."""
+    table = reproduce.load_table('configs/tables/reference_cifar10.py')
+    for job in reproduce.table_jobs(table, 'full', None, 'runs'):
+        cfg = reproduce.load_config(job.row['config'],
+                                    reproduce._as_dict(job.options))
+        assert (cfg.recipe_world_size, cfg.train_dataloader.batch_size) == (
+            8, 16), job.row['name']
+    assert [row['name'] for row in table.rows if 'teacher' not in row] == [
+        'WRN-40-2', 'WRN-16-2', 'WRN-28-4', 'WRN-22-4']
