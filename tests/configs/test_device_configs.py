@@ -17,6 +17,13 @@ REPO = Path(__file__).resolve().parents[2]
 DEVICE_CONFIGS = sorted(
     str(p.relative_to(REPO)) for p in REPO.glob('configs/*/*_device.py'))
 LOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+# One config per kind (vanilla/kd) and data set: the training test runs
+# WRN-10-1 models whatever the config's depth and width, so the other
+# vanilla CIFAR-10 device configs would repeat it; the config test below
+# checks each of them against its standard counterpart.
+PIPELINE_CONFIGS = sorted({
+    (Path(c).parent.name, c.endswith('_cifar100_device.py')): c
+    for c in reversed(DEVICE_CONFIGS)}.values())
 
 
 def standard_counterpart(config: str) -> str:
@@ -84,7 +91,7 @@ def test_only_the_loaders_differ(config):
     assert device == standard
 
 
-@pytest.mark.parametrize('config', DEVICE_CONFIGS)
+@pytest.mark.parametrize('config', PIPELINE_CONFIGS)
 def test_trains_and_scores_like_the_standard_pipeline(
         config, data, data_options, tools, tmp_path):
     data_root, batch_size = data(config)
