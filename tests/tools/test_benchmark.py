@@ -194,3 +194,32 @@ def test_limit_refuses_a_feature_loss(hand_steps, tool):
     # The student's plain step needs no distillation records.
     plain = hand_steps.LimitLoss(model, student_only=True)
     assert plain(torch.randn(2, 3, 32, 32), torch.tensor([0, 1])).ndim == 0
+
+
+def test_compile_times_the_captured_loop_and_prints_overhead_and_epoch_costs(
+        tool, capsys):
+    result = run(tool, KD, '--compile')
+    check_result(result, {'runner_train', 'hand_train', 'hand_student',
+                          'runner_eval', 'hand_eval'})
+    # On the CPU the captured loop runs eager steps on tensor batches.
+    assert result.settings['train loop'] == \
+        'CapturedEpochBasedTrainLoop (eager steps)'
+    costs = result.epoch_costs
+    assert set(costs) == {'epoch start', 'validation', 'checkpoint',
+                          'checkpoint MiB'}
+    assert costs['validation'] > 0 and costs['checkpoint'] > 0
+    printed = capsys.readouterr().out
+    train, limit = result.figures['runner_train'], result.figures[
+        'hand_train']
+    overhead = 1000 * BATCH * (1 / train.median - 1 / limit.median)
+    assert f'Runner host overhead    {overhead:>6.2f} ms per step' in printed
+    assert f'validation {1000 * costs["validation"]:.1f} ms' in printed
+
+
+def test_cfg_options_keep_spaces_and_take_a_quoted_value_whole(tool):
+    # mmengine's DictAction gives 'runs/ab' and ['x', 'y'].
+    args = tool.parse_args([VANILLA, '--cfg-options', 'work_dir=runs/a b',
+                            "visualizer.name='x, y'", 'train_cfg.max_epochs=3'])
+    assert args.cfg_options == {'work_dir': 'runs/a b',
+                                'visualizer.name': 'x, y',
+                                'train_cfg.max_epochs': 3}
