@@ -191,7 +191,7 @@ def test_train_defaults(train_tool):
     assert cfg.load_from is None
     assert 'type' not in cfg.optim_wrapper  # mmengine's OptimWrapper
     assert cfg.auto_scale_lr == dict(base_batch_size=128)
-    assert cfg.val_cfg == dict()
+    assert cfg.val_cfg == dict(type='TensorValLoop')
     assert cfg.val_dataloader.batch_size == 128
     assert cfg.val_evaluator.type == 'Accuracy'
 

@@ -3,7 +3,9 @@ custom_imports = dict(imports=['razor_wrn'], allow_failed_imports=False)
 
 # mmengine's validation and test loops (the distillation configs'
 # kd_runtime.py validates the teacher too); the schedules set train_cfg.
-val_cfg = dict()
+# TensorValLoop is mmengine's ValLoop that, on a device-resident loader,
+# keeps the scores on the device and reads them back once per evaluation.
+val_cfg = dict(type='TensorValLoop')
 test_cfg = dict()
 
 default_hooks = dict(

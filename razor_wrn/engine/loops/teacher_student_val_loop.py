@@ -7,6 +7,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.registry import LOOPS
 from mmengine.runner import ValLoop, autocast
 
+from .tensor_val_loop import TensorBatchValidation
+
 
 class _WithTeacherMetrics:
     """The student's evaluator, its results extended by the teacher's as
@@ -28,7 +30,7 @@ class _WithTeacherMetrics:
 
 
 @LOOPS.register_module()
-class TeacherStudentValLoop(ValLoop):
+class TeacherStudentValLoop(TensorBatchValidation, ValLoop):
     """mmengine's ``ValLoop`` over the student (the metrics the run reports
     and selects the best checkpoint by, plus mmengine's validation losses),
     with the teacher's metrics added as ``teacher/<metric>``.
@@ -36,7 +38,9 @@ class TeacherStudentValLoop(ValLoop):
     The teacher of :class:`FrozenTeacherDistill` never changes, so it is
     evaluated once per run and its metrics are reused at every validation;
     mmrazor's ``SingleTeacherDistillValLoop`` re-evaluates it each time,
-    doubling the cost of validation for the same numbers.
+    doubling the cost of validation for the same numbers. On a device
+    loader the student is evaluated on tensor batches
+    (:class:`~.tensor_val_loop.TensorBatchValidation`).
 
     Args:
         runner: The Runner; its model must have a ``teacher``.

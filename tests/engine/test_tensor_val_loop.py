@@ -1,0 +1,130 @@
+"""``TensorValLoop`` (and the distillation's ``TeacherStudentValLoop``) on a
+device loader give exactly mmengine's ``ValLoop`` metrics, score
+thresholds included, with the hooks around every batch; other loaders run
+mmengine's loop."""
+from typing import Dict
+
+import pytest
+import torch
+
+import razor_wrn  # noqa: F401  (compat shim before any mmrazor import)
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.registry import RUNNERS
+from mmengine.runner import ValLoop
+
+from razor_wrn.engine.loops import TeacherStudentValLoop, TensorValLoop
+
+pytestmark = pytest.mark.filterwarnings('ignore::UserWarning')
+
+# Thresholds make the scores themselves matter, not only their order.
+EVALUATOR = dict(type='Accuracy', topk=(1, 5), thrs=(0.0, 0.12))
+
+
+def classifier() -> Dict:
+    return dict(
+        _scope_='mmpretrain', type='WRNClassifier',
+        data_preprocessor=dict(
+            type='ClsDataPreprocessor', num_classes=10,
+            mean=[125.307, 122.961, 113.8575],
+            std=[51.5865, 50.847, 51.255], to_rgb=False),
+        backbone=dict(type='WideResNet', depth=10, widen_factor=1),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=10,
+                  loss=dict(type='CrossEntropyLoss'), topk=(1, )))
+
+
+def distillation() -> Dict:
+    logits = dict(type='ModuleOutputs', source='head.fc')
+    return dict(
+        _scope_='mmrazor', type='FrozenTeacherDistill',
+        architecture=classifier(), teacher=classifier(),
+        distiller=dict(
+            type='ConfigurableDistiller',
+            student_recorders=dict(logits=logits),
+            teacher_recorders=dict(logits=logits),
+            distill_losses=dict(loss_kd=dict(type='HintonKDLoss')),
+            loss_forward_mappings=dict(loss_kd=dict(
+                preds_S=dict(from_student=True, recorder='logits'),
+                preds_T=dict(from_student=False, recorder='logits')))))
+
+
+def device_loader(data_root: str) -> Dict:
+    return dict(type='DeviceCIFAR10Loader', data_root=data_root,
+                split='test', batch_size=8, augment=False, shuffle=False,
+                device='cpu')
+
+
+def standard_loader(data_root: str) -> Dict:
+    return dict(
+        batch_size=8, num_workers=0,
+        dataset=dict(_scope_='mmpretrain', type='LenientCIFAR10',
+                     data_root=data_root, split='test', download=False,
+                     pipeline=[dict(type='PackInputs')]),
+        sampler=dict(type='DefaultSampler', shuffle=False))
+
+
+class IterCounter(Hook):
+    def __init__(self) -> None:
+        self.iters = 0
+
+    def after_val_iter(self, runner, batch_idx, data_batch=None,
+                       outputs=None) -> None:
+        self.iters += 1
+
+
+def trained_runner(model: Dict, data_root: str, work_dir: str):
+    """One epoch on 20 images, so the scores are not uniform."""
+    runner = RUNNERS.build(Config(dict(
+        runner_type='DeviceDataRunner', default_scope='mmpretrain',
+        model=model, work_dir=work_dir,
+        train_dataloader=dict(device_loader(data_root), split='train',
+                              augment=True, shuffle=True),
+        train_cfg=dict(by_epoch=True, max_epochs=1),
+        # The hooks read the runner's val loader (for their ETA).
+        val_dataloader=device_loader(data_root), val_evaluator=EVALUATOR,
+        val_cfg=dict(type='TensorValLoop'),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.05,
+                                          momentum=0.9)),
+        default_hooks=dict(checkpoint=None), randomness=dict(seed=5),
+        log_level='WARNING')))
+    runner.train()
+    return runner
+
+
+@pytest.fixture(scope='module')
+def data_root(make_tiny_cifar10) -> str:
+    return make_tiny_cifar10(per_class_train=2, per_class_test=2,
+                             signal=True)
+
+
+@pytest.mark.parametrize('model,loop_class', [
+    (classifier, TensorValLoop), (distillation, TeacherStudentValLoop)])
+def test_device_batches_give_mmengines_metrics(model, loop_class, data_root,
+                                              tmp_path):
+    runner = trained_runner(model(), data_root, str(tmp_path))
+    counter = IterCounter()
+    runner.register_hook(counter)
+    tensor_loop = loop_class(runner, device_loader(data_root), EVALUATOR)
+    assert tensor_loop.runs_on_tensors()
+    metrics = tensor_loop.run()
+    assert counter.iters == 3  # 20 images in batches of 8, 8, 4
+    expected = ValLoop(runner, device_loader(data_root), EVALUATOR).run()
+    if loop_class is TeacherStudentValLoop:
+        teacher = {k: v for k, v in metrics.items() if k.startswith('teacher')}
+        assert set(teacher) == {f'teacher/{k}' for k in expected}
+        metrics = {k: v for k, v in metrics.items() if k not in teacher}
+    assert len(expected) == 4 and metrics == expected
+    # Not a degenerate comparison: the thresholds split the images.
+    assert len(set(expected.values())) > 1
+
+
+def test_other_loaders_run_mmengines_loop(data_root, tmp_path):
+    runner = trained_runner(classifier(), data_root, str(tmp_path))
+    loop = TensorValLoop(runner, standard_loader(data_root), EVALUATOR)
+    assert not loop.runs_on_tensors()
+    assert loop.run() == ValLoop(runner, device_loader(data_root),
+                                 EVALUATOR).run()
+    loop = TensorValLoop(runner, device_loader(data_root),
+                         [EVALUATOR, dict(type='SingleLabelMetric')])
+    assert not loop.runs_on_tensors()
