@@ -27,15 +27,12 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 from mmengine.runner import checkpoint as mmengine_checkpoint
 
+from .errors import CheckpointError
+
 try:
     import fcntl
 except ImportError:  # Windows: no lock; each process's own temporary file
     fcntl = None     # still keeps concurrent downloads from colliding.
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint file is missing, corrupt, unsafe, does not fit, or
-    cannot be downloaded or written."""
 
 
 def _umask() -> int:

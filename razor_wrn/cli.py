@@ -14,22 +14,11 @@ from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from .checkpoint import CheckpointError
 from .config_options import (ConfigOptionAction, apply_config_options,
                              check_type_arguments)
-from .datasets import CIFARDataError
-from .engine.distributed import DistributedSetupError, init_distributed
-
-
-class UserError(RuntimeError):
-    """Bad input from the user (config, paths, arguments)."""
-
-
-# Errors caused by input rather than by a bug: they are reported as one line
-# without a traceback (set RAZOR_WRN_DEBUG=1 to see it anyway).
-USER_ERRORS = (UserError, CheckpointError, CIFARDataError,
-               FloatingPointError, FileNotFoundError, SyntaxError,
-               DistributedSetupError)
+from .engine.distributed import init_distributed
+# UserError is raised by the tools through this module.
+from .errors import USER_ERRORS, UserError  # noqa: F401
 
 
 def add_run_arguments(parser: argparse.ArgumentParser,
@@ -273,7 +262,9 @@ def build_runner(cfg: Config) -> Runner:
 
 def run_cli(main: Callable[[Optional[Sequence[str]]], None],
             argv: Optional[List[str]] = None) -> None:
-    """Run ``main``; report user errors as ``ERROR: ...`` and exit 1."""
+    """Run ``main``; report user errors (:data:`razor_wrn.errors.USER_ERRORS`)
+    as ``ERROR: ...`` and exit 1, without a traceback unless
+    ``RAZOR_WRN_DEBUG`` is set."""
     try:
         main(argv)
     except USER_ERRORS as error:
