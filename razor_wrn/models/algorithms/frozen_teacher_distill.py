@@ -1,6 +1,4 @@
 """Single-teacher distillation with a frozen, strictly loaded teacher."""
-import os
-import os.path as osp
 from contextlib import contextmanager, nullcontext
 from typing import ContextManager, Dict, Iterator, List, Optional, Tuple, Union
 
@@ -13,46 +11,9 @@ from mmrazor.registry import MODELS
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ...checkpoint import (CIFAR_ZOO_CONVERTER, URL_SCHEMES, CheckpointError,
-                           download_checkpoint, load_checkpoint_file,
-                           load_weights_strictly, state_dict_of)
+from ...checkpoint import load_teacher_ckpt
 from .connector_channels import fill_connector_channels
 from .teacher_bank import TeacherBank, check_logit_only
-
-
-def check_teacher_ckpt(teacher_ckpt: str) -> None:
-    """Stop early, with how to get one, when ``teacher_ckpt`` is a missing
-    local file or a URL that cannot be downloaded (tools/train.py checks it
-    before mmengine starts a run; a URL is downloaded into the cache here,
-    once, see :func:`razor_wrn.checkpoint.download_checkpoint`).
-
-    Raises:
-        CheckpointError: ``teacher_ckpt`` is a local path and no file, or a
-            URL whose download failed (the message says how to pass a local
-            teacher instead).
-    """
-    if teacher_ckpt.startswith(URL_SCHEMES):
-        try:
-            download_checkpoint(teacher_ckpt)
-        except CheckpointError as error:
-            raise CheckpointError(
-                f'{error} To train without network access, download it '
-                'elsewhere (or train a teacher with its vanilla config) and '
-                'pass --cfg-options model.teacher_ckpt=PATH.') from error
-        return
-    if osp.isfile(osp.expanduser(teacher_ckpt)):
-        return
-    folder = osp.dirname(teacher_ckpt)
-    found = sorted(f for f in os.listdir(folder) if f.endswith('.pth')) \
-        if folder and osp.isdir(folder) else []
-    raise CheckpointError(
-        f'Teacher checkpoint not found: {teacher_ckpt!r} '
-        '(model.teacher_ckpt)' +
-        (f'; {folder} holds {", ".join(found[:5])}' if found else '') +
-        '. Train the teacher first with its vanilla config (tools/train.py '
-        'writes work_dirs/<config>/epoch_<N>.pth), or pass one with '
-        '--cfg-options model.teacher_ckpt=PATH; a RepDistiller or '
-        f'mdistiller teacher needs {CIFAR_ZOO_CONVERTER} first.')
 
 
 TEACHER_BN_STATS = ('running', 'batch')
@@ -176,11 +137,7 @@ class FrozenTeacherDistill(SingleTeacherDistill):
         self.teacher_ckpt = teacher_ckpt
         self.teacher_bn_stats = teacher_bn_stats
         if teacher_ckpt:
-            check_teacher_ckpt(teacher_ckpt)
-            checkpoint = load_checkpoint_file(teacher_ckpt)
-            load_weights_strictly(self.teacher,
-                                  state_dict_of(checkpoint, teacher_ckpt),
-                                  teacher_ckpt, 'model.teacher_ckpt')
+            load_teacher_ckpt(self.teacher, teacher_ckpt)
         if hasattr(self.distiller, 'init_ofd_connectors'):
             self.distiller.init_ofd_connectors(self.teacher)
         # Set after the shape check, which must run the real teacher.
