@@ -29,6 +29,6 @@ from .checkpoint import use_safe_checkpoint_loaders  # noqa: E402 isort:skip
 
 use_safe_checkpoint_loaders()
 
-from . import datasets, engine, models  # noqa: E402,F401
+from . import datasets, engine, models, teacher_bank  # noqa: E402,F401
 
 __version__ = '0.1.0'

@@ -25,13 +25,10 @@ from mmengine.utils import ProgressBar
 from razor_wrn.checkpoint import URL_SCHEMES, file_sha256
 from razor_wrn.cli import UserError, load_config, run_cli
 from razor_wrn.datasets.device_cifar import crop_flip
-from razor_wrn.models.algorithms.teacher_bank import (TeacherBankError,
-                                                      data_header,
-                                                      dataset_images,
-                                                      pipeline_views,
-                                                      teacher_header)
-from razor_wrn.models.algorithms.teacher_bank_file import (TeacherBankFile,
-                                                           view_count)
+from razor_wrn.errors import TeacherBankError
+from razor_wrn.teacher_bank.bank_file import TeacherBankFile, view_count
+from razor_wrn.teacher_bank.checks import (data_header, dataset_images,
+                                           pipeline_views, teacher_header)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -7,12 +7,11 @@ from .distill_loss_warmup_hook import DistillLossWarmupHook
 from .log_interval_hook import LogIntervalHook
 from .nan_loss_hook import NaNLossHook
 from .resume_hook import ResumeHook
-from .teacher_bank_hook import TeacherBankHook
 from .teacher_eval_hook import TeacherEvalHook
 
 __all__ = [
     'AtomicCheckpointHook', 'CRDTrainingSetHook', 'ChannelsLastHook',
     'DataCheckHook', 'DeferredRuntimeInfoHook', 'DistillLossWarmupHook',
-    'LogIntervalHook', 'NaNLossHook', 'ResumeHook', 'TeacherBankHook',
-    'TeacherEvalHook', 'training_set_labels'
+    'LogIntervalHook', 'NaNLossHook', 'ResumeHook', 'TeacherEvalHook',
+    'training_set_labels'
 ]

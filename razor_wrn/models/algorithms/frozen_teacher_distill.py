@@ -12,8 +12,8 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...checkpoint import load_teacher_ckpt
+from ...teacher_bank import TeacherBank, check_logit_only
 from .connector_channels import fill_connector_channels
-from .teacher_bank import TeacherBank, check_logit_only
 
 
 TEACHER_BN_STATS = ('running', 'batch')
@@ -77,7 +77,7 @@ class FrozenTeacherDistill(SingleTeacherDistill):
         calculate_student_loss: Add the student's own task loss.
         dry_run_shape: (C, H, W) of the check-forward images; None skips it.
         teacher_bank: ``dict(path=BANK, mode='read'|'fill')`` to take the
-            teacher's logits from a bank (see ``teacher_bank.py``); None
+            teacher's logits from a bank (see :mod:`razor_wrn.teacher_bank`); None
             runs the teacher.
         teacher_bn_stats: ``'running'`` (default): the teacher's BN uses its
             running statistics; ``'batch'``: while training, the

@@ -18,12 +18,11 @@ from mmengine.runner import Runner
 from mmpretrain.datasets.transforms import PackInputs, RandomCrop
 
 from razor_wrn.cli import load_config, run_cli
-from razor_wrn.models.algorithms.teacher_bank import (TeacherBank,
-                                                      TeacherBankError)
 from razor_wrn.checkpoint import file_sha256
-from razor_wrn.models.algorithms.teacher_bank_file import TeacherBankFile
+from razor_wrn.teacher_bank import (TeacherBank, TeacherBankError,
+                                    TeacherBankFile)
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 KD = 'configs/kd/wrn40-2_to_wrn16-2.py'
 # WRN-10-1 student and teacher, and crops padded by 1 (not 4): 18 views of
 # each of the 10 images, 180 teacher forwards per bank.
