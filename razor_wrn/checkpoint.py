@@ -17,6 +17,7 @@ import pickle
 import re
 import shlex
 import tempfile
+import zipfile
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, Optional
 from urllib.parse import urlparse
@@ -220,8 +221,17 @@ URL_SCHEMES = ('http://', 'https://')
 
 
 def load_checkpoint_file(filename: str,
-                         map_location: Optional[Any] = 'cpu') -> Any:
+                         map_location: Optional[Any] = 'cpu',
+                         lazy: bool = False) -> Any:
     """Read a checkpoint from a local path or an http(s) URL, safely.
+
+    Args:
+        filename: Path or URL.
+        map_location: As ``torch.load``'s.
+        lazy: Read only the checkpoint's structure and memory-map its
+            tensors (to check a file that is read in full later); a file in
+            torch's legacy (non-zip) format, which cannot be mapped, is read
+            in full.
 
     Raises:
         CheckpointError: the file is missing, is not a torch checkpoint, is
@@ -236,7 +246,8 @@ def load_checkpoint_file(filename: str,
             f'Checkpoint file not found: {path!r}. Check the path (relative '
             f'paths are resolved from {os.getcwd()!r}).')
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(path, map_location=map_location, weights_only=True,
+                          mmap=lazy and zipfile.is_zipfile(path))
     except pickle.UnpicklingError as error:
         refused = _refused_object(str(error))
         if refused:

@@ -18,7 +18,7 @@ from razor_wrn.checkpoint import URL_SCHEMES, check_teacher_ckpt
 from razor_wrn.cli import (UserError, add_run_arguments, build_runner,
                            default_work_dir, load_config, parse_run_args,
                            run_cli, writable_dir)
-from razor_wrn.resume_checkpoint import resume_checkpoint
+from razor_wrn.resume import resume_checkpoint
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -6,12 +6,11 @@ from .deferred_runtime_info_hook import DeferredRuntimeInfoHook
 from .distill_loss_warmup_hook import DistillLossWarmupHook
 from .log_interval_hook import LogIntervalHook
 from .nan_loss_hook import NaNLossHook
-from .resume_hook import ResumeHook
 from .teacher_eval_hook import TeacherEvalHook
 
 __all__ = [
     'AtomicCheckpointHook', 'CRDTrainingSetHook', 'ChannelsLastHook',
     'DataCheckHook', 'DeferredRuntimeInfoHook', 'DistillLossWarmupHook',
-    'LogIntervalHook', 'NaNLossHook', 'ResumeHook', 'TeacherEvalHook',
+    'LogIntervalHook', 'NaNLossHook', 'TeacherEvalHook',
     'training_set_labels'
 ]
