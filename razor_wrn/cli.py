@@ -21,14 +21,27 @@ from .engine.distributed import init_distributed
 from .errors import USER_ERRORS, UserError  # noqa: F401
 
 
-def add_run_arguments(parser: argparse.ArgumentParser,
-                      example_option: str) -> None:
-    """--cfg-options, --launcher and torch's --local-rank, as in every
-    OpenMMLab tool."""
+def add_cfg_options(parser: argparse.ArgumentParser,
+                    example_option: str) -> None:
+    """--cfg-options KEY=VALUE ..., parsed by :class:`ConfigOptionAction`
+    (spaces and quoted commas stay in a value), for :func:`load_config`.
+
+    Args:
+        parser: The tool's parser.
+        example_option: An option shown in the help, e.g.
+            ``'train_cfg.max_epochs=2'``.
+    """
     parser.add_argument(
         '--cfg-options', nargs='+', action=ConfigOptionAction,
         help=f'override config settings, e.g. {example_option}; a key the '
         'config does not have is an error unless written +KEY=VALUE')
+
+
+def add_run_arguments(parser: argparse.ArgumentParser,
+                      example_option: str) -> None:
+    """--cfg-options (:func:`add_cfg_options`), --launcher and torch's
+    --local-rank, as in every OpenMMLab tool."""
+    add_cfg_options(parser, example_option)
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
         help='job launcher')
