@@ -42,7 +42,15 @@ def batch_norm_from_batch(model: nn.Module) -> Iterator[None]:
 
 @MODELS.register_module()
 class FrozenTeacherDistill(SingleTeacherDistill):
-    """mmrazor's ``SingleTeacherDistill`` with the teacher always frozen.
+    """Single-teacher distillation with the teacher always frozen.
+
+    Reused from mmrazor's ``SingleTeacherDistill``: its construction (the
+    distiller built before the teacher, the teacher's parameters frozen and
+    its in-place ops turned off, the recorders prepared on both models),
+    ``student``, the ``distillation_stopped`` switch of mmrazor's
+    ``StopDistillHook``, and its type, by which tools recognise a
+    distillation. Owned here: :meth:`loss` (replaced whole), :meth:`train`
+    and :meth:`init_weights`, each readable without the parent's.
 
     What differs from the parent:
 
@@ -117,6 +125,8 @@ class FrozenTeacherDistill(SingleTeacherDistill):
         if isinstance(teacher, dict):
             with torch.device('meta'):
                 probe = MODELS.build(teacher)
+        # The parent's own teacher loading (not strict, not refusing unsafe
+        # files) is not used: teacher_ckpt is loaded below.
         super().__init__(
             distiller=fill_connector_channels(distiller, architecture, probe),
             teacher=teacher,
@@ -192,9 +202,14 @@ class FrozenTeacherDistill(SingleTeacherDistill):
         The teacher runs first, without gradients (in eval mode, see
         :meth:`train`), filling the teacher recorders; then the student
         computes its own loss, filling the student recorders; then the
-        distiller computes each term from the recorded features. With a
-        teacher bank the teacher's logits are gathered from the bank for the
-        batch's views instead of a teacher pass.
+        distiller computes each term from the recorded features (Hinton KD:
+        ``HintonKDLoss`` of the two ``head.fc`` outputs, see
+        ``configs/_base_/distillers/hinton_kd.py``). With a teacher bank the
+        teacher's logits are gathered from the bank for the batch's views
+        instead of a teacher pass.
+
+        Replaces the parent's ``loss``, which runs the teacher in ``loss``
+        mode and names the terms ``student.*`` and ``distill.*``.
 
         Args:
             batch_inputs: Preprocessed images ``(N, C, H, W)``.
@@ -237,7 +252,8 @@ class FrozenTeacherDistill(SingleTeacherDistill):
 
     def train(self, mode: bool = True) -> 'FrozenTeacherDistill':
         """Set the student and connectors to ``mode``; the teacher always
-        stays in eval mode."""
+        stays in eval mode, dropout included (the parent's ``train`` puts
+        only the teacher's BatchNorm in eval mode)."""
         super().train(mode)
         self.teacher.eval()
         return self
