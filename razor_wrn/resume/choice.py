@@ -15,7 +15,7 @@ import os.path as osp
 import sys
 from typing import List, Optional
 
-from ..checkpoint import CheckpointError, load_checkpoint_file
+from ..checkpoint import URL_SCHEMES, CheckpointError, load_checkpoint_file
 
 # The file in a work dir naming its newest checkpoint (mmengine's name).
 POINTER = 'last_checkpoint'
@@ -89,25 +89,29 @@ def _from_pointer(work_dir: str) -> str:
 
 
 def resume_checkpoint(work_dir: str, requested: Optional[str]) -> str:
-    """The checkpoint to resume from: ``requested``, or with None the one
+    """The checkpoint to resume from: ``requested``, or with None (or
+    ``'auto'``, ``tools/train.py``'s ``--resume`` without a value) the one
     the work dir's pointer names, falling back to the newest readable
     checkpoint in ``work_dir`` when that one is missing or damaged.
 
     Args:
         work_dir: The run's work dir.
-        requested: The checkpoint passed to ``--resume`` (a local path), or
-            None to resume the latest one in ``work_dir``.
+        requested: ``--resume`` as given: a local path, an http(s) URL
+            (returned as it is; the Runner downloads and reads it), or
+            None or ``'auto'`` to resume the latest one in ``work_dir``.
 
     Returns:
-        str: The path of a readable checkpoint.
+        str: The path of a readable checkpoint, or the URL.
 
     Raises:
         CheckpointError: nothing to resume in ``work_dir``, or ``requested``
             is damaged (naming the newest readable checkpoint beside it as
             the command to use instead).
     """
-    if requested is None:
+    if requested in (None, 'auto'):
         return _from_pointer(work_dir)
+    if requested.startswith(URL_SCHEMES):
+        return requested
     problem = _readable(requested)
     if problem is None:
         return requested

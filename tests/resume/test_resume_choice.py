@@ -41,3 +41,13 @@ def test_resume_settings_come_from_the_config():
     # A Runner built from keyword arguments keeps them only privately.
     runner = SimpleNamespace(cfg=Config(), _resume=True, _load_from='c.pth')
     assert resume_settings(runner) == (True, 'c.pth')
+
+
+def test_resume_is_taken_as_given(tmp_path):
+    torch.save({'meta': {'epoch': 1}}, tmp_path / 'epoch_1.pth')
+    (tmp_path / POINTER).write_text(str(tmp_path / 'epoch_1.pth'))
+    # --resume without a value, and with a URL (the Runner downloads it).
+    assert resume_checkpoint(str(tmp_path), 'auto') == str(
+        tmp_path / 'epoch_1.pth')
+    url = 'https://example.com/epoch_1.pth'
+    assert resume_checkpoint(str(tmp_path), url) == url
