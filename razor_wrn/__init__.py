@@ -29,6 +29,7 @@ from .checkpoint import use_safe_checkpoint_loaders  # noqa: E402 isort:skip
 
 use_safe_checkpoint_loaders()
 
-from . import datasets, engine, models  # noqa: E402,F401
+from . import (datasets, engine, models, resume,  # noqa: E402,F401
+               teacher_bank)
 
 __version__ = '0.1.0'

@@ -17,6 +17,7 @@ import pickle
 import re
 import shlex
 import tempfile
+import zipfile
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, Optional
 from urllib.parse import urlparse
@@ -27,15 +28,12 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 from mmengine.runner import checkpoint as mmengine_checkpoint
 
+from .errors import CheckpointError
+
 try:
     import fcntl
 except ImportError:  # Windows: no lock; each process's own temporary file
     fcntl = None     # still keeps concurrent downloads from colliding.
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint file is missing, corrupt, unsafe, does not fit, or
-    cannot be downloaded or written."""
 
 
 def _umask() -> int:
@@ -223,8 +221,17 @@ URL_SCHEMES = ('http://', 'https://')
 
 
 def load_checkpoint_file(filename: str,
-                         map_location: Optional[Any] = 'cpu') -> Any:
+                         map_location: Optional[Any] = 'cpu',
+                         lazy: bool = False) -> Any:
     """Read a checkpoint from a local path or an http(s) URL, safely.
+
+    Args:
+        filename: Path or URL.
+        map_location: As ``torch.load``'s.
+        lazy: Read only the checkpoint's structure and memory-map its
+            tensors (to check a file that is read in full later); a file in
+            torch's legacy (non-zip) format, which cannot be mapped, is read
+            in full.
 
     Raises:
         CheckpointError: the file is missing, is not a torch checkpoint, is
@@ -239,7 +246,8 @@ def load_checkpoint_file(filename: str,
             f'Checkpoint file not found: {path!r}. Check the path (relative '
             f'paths are resolved from {os.getcwd()!r}).')
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(path, map_location=map_location, weights_only=True,
+                          mmap=lazy and zipfile.is_zipfile(path))
     except pickle.UnpicklingError as error:
         refused = _refused_object(str(error))
         if refused:
@@ -427,6 +435,63 @@ def check_weights_fit(model: torch.nn.Module,
     if hints:
         message += '\n  Likely cause: ' + '; '.join(hints) + '.'
     raise CheckpointError(message)
+
+
+def check_teacher_ckpt(teacher_ckpt: str) -> None:
+    """Stop early, with how to get one, when ``teacher_ckpt`` is a missing
+    local file or a URL that cannot be downloaded (tools/train.py checks it
+    before mmengine starts a run; a URL is downloaded into the cache here,
+    once, see :func:`download_checkpoint`).
+
+    Raises:
+        CheckpointError: ``teacher_ckpt`` is a local path and no file, or a
+            URL whose download failed (the message says how to pass a local
+            teacher instead).
+    """
+    if teacher_ckpt.startswith(URL_SCHEMES):
+        try:
+            download_checkpoint(teacher_ckpt)
+        except CheckpointError as error:
+            raise CheckpointError(
+                f'{error} To train without network access, download it '
+                'elsewhere (or train a teacher with its vanilla config) and '
+                'pass --cfg-options model.teacher_ckpt=PATH.') from error
+        return
+    if osp.isfile(osp.expanduser(teacher_ckpt)):
+        return
+    folder = osp.dirname(teacher_ckpt)
+    found = sorted(f for f in os.listdir(folder) if f.endswith('.pth')) \
+        if folder and osp.isdir(folder) else []
+    raise CheckpointError(
+        f'Teacher checkpoint not found: {teacher_ckpt!r} '
+        '(model.teacher_ckpt)' +
+        (f'; {folder} holds {", ".join(found[:5])}' if found else '') +
+        '. Train the teacher first with its vanilla config (tools/train.py '
+        'writes work_dirs/<config>/epoch_<N>.pth), or pass one with '
+        '--cfg-options model.teacher_ckpt=PATH; a RepDistiller or '
+        f'mdistiller teacher needs {CIFAR_ZOO_CONVERTER} first.')
+
+
+def load_teacher_ckpt(teacher: torch.nn.Module, teacher_ckpt: str) -> None:
+    """Load ``teacher_ckpt`` (path or URL; a ``tools/train.py`` checkpoint,
+    an MMRazor release or a bare state dict) into ``teacher``, strictly.
+
+    The file is not checked before it is read: ``tools/train.py`` has done
+    that (:func:`check_teacher_ckpt`) before the run started. Only when
+    reading fails does the check run, so that a missing file or a failed
+    download is reported with how to get a teacher whatever built the model.
+
+    Raises:
+        CheckpointError: ``teacher_ckpt`` is missing (the message says how
+            to get one), unreadable, unsafe, or does not fit ``teacher``.
+    """
+    try:
+        checkpoint = load_checkpoint_file(teacher_ckpt)
+    except CheckpointError:
+        check_teacher_ckpt(teacher_ckpt)
+        raise  # it is there, but not a readable checkpoint
+    load_weights_strictly(teacher, state_dict_of(checkpoint, teacher_ckpt),
+                          teacher_ckpt, 'model.teacher_ckpt')
 
 
 def fit_load_from(model: torch.nn.Module, checkpoint: dict,

@@ -14,32 +14,34 @@ from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from .checkpoint import CheckpointError
 from .config_options import (ConfigOptionAction, apply_config_options,
                              check_type_arguments)
-from .datasets import CIFARDataError
-from .engine.distributed import DistributedSetupError, init_distributed
+from .engine.distributed import init_distributed
+# UserError is raised by the tools through this module.
+from .errors import USER_ERRORS, UserError  # noqa: F401
 
 
-class UserError(RuntimeError):
-    """Bad input from the user (config, paths, arguments)."""
+def add_cfg_options(parser: argparse.ArgumentParser,
+                    example_option: str) -> None:
+    """--cfg-options KEY=VALUE ..., parsed by :class:`ConfigOptionAction`
+    (spaces and quoted commas stay in a value), for :func:`load_config`.
 
-
-# Errors caused by input rather than by a bug: they are reported as one line
-# without a traceback (set RAZOR_WRN_DEBUG=1 to see it anyway).
-USER_ERRORS = (UserError, CheckpointError, CIFARDataError,
-               FloatingPointError, FileNotFoundError, SyntaxError,
-               DistributedSetupError)
-
-
-def add_run_arguments(parser: argparse.ArgumentParser,
-                      example_option: str) -> None:
-    """--cfg-options, --launcher and torch's --local-rank, as in every
-    OpenMMLab tool."""
+    Args:
+        parser: The tool's parser.
+        example_option: An option shown in the help, e.g.
+            ``'train_cfg.max_epochs=2'``.
+    """
     parser.add_argument(
         '--cfg-options', nargs='+', action=ConfigOptionAction,
         help=f'override config settings, e.g. {example_option}; a key the '
         'config does not have is an error unless written +KEY=VALUE')
+
+
+def add_run_arguments(parser: argparse.ArgumentParser,
+                      example_option: str) -> None:
+    """--cfg-options (:func:`add_cfg_options`), --launcher and torch's
+    --local-rank, as in every OpenMMLab tool."""
+    add_cfg_options(parser, example_option)
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
         help='job launcher')
@@ -273,7 +275,9 @@ def build_runner(cfg: Config) -> Runner:
 
 def run_cli(main: Callable[[Optional[Sequence[str]]], None],
             argv: Optional[List[str]] = None) -> None:
-    """Run ``main``; report user errors as ``ERROR: ...`` and exit 1."""
+    """Run ``main``; report user errors (:data:`razor_wrn.errors.USER_ERRORS`)
+    as ``ERROR: ...`` and exit 1, without a traceback unless
+    ``RAZOR_WRN_DEBUG`` is set."""
     try:
         main(argv)
     except USER_ERRORS as error:

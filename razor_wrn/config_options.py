@@ -43,6 +43,8 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 from torch import nn
 
+from .errors import UserError
+
 NEW_KEY_PREFIX = '+'
 # mmengine's marker for a dict that replaces its base instead of merging.
 DELETE_KEY = '_delete_'
@@ -102,7 +104,6 @@ def _all_keys(node: Any, prefix: str = '') -> List[str]:
 
 
 def _unknown_key(cfg: Config, key: str):
-    from .cli import UserError  # cli imports this module
     close = []
     parent = _typed_parent(cfg, key)
     if parent is not None:
@@ -297,7 +298,6 @@ def check_config_options(cfg: Config,
             existing dict) the config does not have, naming the closest
             existing key; or a value of another kind than the config's.
     """
-    from .cli import UserError  # cli imports this module
     # `optim_wrapper.optimizer.type=Adam betas=...`: Adam's arguments count.
     new_types = {key[:-len('.type')].lstrip(NEW_KEY_PREFIX): value
                  for key, value in options.items() if key.endswith('.type')}
@@ -391,7 +391,6 @@ def check_type_arguments(cfg: Config) -> None:
             names the dict, the key and how to replace the dict whole
             (``_delete_=True``).
     """
-    from .cli import UserError  # cli imports this module
     default_scope = cfg.get('default_scope')
     for path, node, scopes in _typed_dicts(
             cfg._cfg_dict, '', [default_scope] if default_scope else []):

@@ -700,3 +700,26 @@ def test_a_read_only_cache_is_read_and_an_unwritable_one_named(
         f'Cannot download {URL} into the torch hub cache {cache.parent} '
         '(Permission denied): set TORCH_HOME to a folder you can write to, '
         'or download the file yourself and pass its local path instead.')
+
+
+def test_teacher_ckpt_is_checked_only_when_it_cannot_be_read(tmp_path,
+                                                             monkeypatch):
+    from razor_wrn import checkpoint as module
+    teacher = torch.nn.Linear(2, 2)
+    saved = tmp_path / 'teacher.pth'
+    torch.save({'state_dict': teacher.state_dict()}, saved)
+    checks = []
+    check = module.check_teacher_ckpt
+    monkeypatch.setattr(module, 'check_teacher_ckpt',
+                        lambda path: checks.append(path) or check(path))
+    # tools/train.py has checked it: loading does not check again.
+    module.load_teacher_ckpt(torch.nn.Linear(2, 2), str(saved))
+    assert checks == []
+    # A missing file is reported with how to get a teacher.
+    with pytest.raises(CheckpointError, match='Teacher checkpoint not found'):
+        module.load_teacher_ckpt(teacher, str(tmp_path / 'missing.pth'))
+    # A file that is there but unreadable keeps the reader's error.
+    (tmp_path / 'broken.pth').write_bytes(b'not a checkpoint')
+    with pytest.raises(CheckpointError, match='not a readable torch'):
+        module.load_teacher_ckpt(teacher, str(tmp_path / 'broken.pth'))
+    assert len(checks) == 2

@@ -18,20 +18,16 @@ from typing import List, Optional
 import razor_wrn  # noqa: F401  (compat shim, safe loading, registries)
 import numpy as np
 import torch
-from mmengine.config import DictAction
 from mmengine.registry import DATASETS, MODELS, init_default_scope
 from mmengine.utils import ProgressBar
 
 from razor_wrn.checkpoint import URL_SCHEMES, file_sha256
-from razor_wrn.cli import UserError, load_config, run_cli
+from razor_wrn.cli import UserError, add_cfg_options, load_config, run_cli
 from razor_wrn.datasets.device_cifar import crop_flip
-from razor_wrn.models.algorithms.teacher_bank import (TeacherBankError,
-                                                      data_header,
-                                                      dataset_images,
-                                                      pipeline_views,
-                                                      teacher_header)
-from razor_wrn.models.algorithms.teacher_bank_file import (TeacherBankFile,
-                                                           view_count)
+from razor_wrn.errors import TeacherBankError
+from razor_wrn.teacher_bank.bank_file import TeacherBankFile, view_count
+from razor_wrn.teacher_bank.checks import (data_header, dataset_images,
+                                           pipeline_views, teacher_header)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -46,8 +42,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
     parser.add_argument('--batch-size', type=int, default=1024,
                         help='views per teacher forward')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings')
+    add_cfg_options(parser, 'train_dataloader.dataset.data_root=DIR')
     return parser.parse_args(argv)
 
 

@@ -15,15 +15,13 @@ from mmengine.dist import get_world_size
 from mmengine.logging import print_log
 
 import razor_wrn  # noqa: F401  (compat shim, safe loading, registries)
-from razor_wrn.checkpoint import URL_SCHEMES
+from razor_wrn.checkpoint import URL_SCHEMES, check_teacher_ckpt
 from razor_wrn.engine.distributed import init_distributed
 from razor_wrn.engine.train_recipe import apply_train_recipe
 from razor_wrn.cli import (UserError, add_run_arguments, build_runner,
                            default_work_dir, load_config, parse_run_args,
                            run_cli, writable_dir)
-from razor_wrn.models.algorithms.frozen_teacher_distill import \
-    check_teacher_ckpt
-from razor_wrn.resume_checkpoint import resume_checkpoint
+from razor_wrn.resume import resume_checkpoint
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -30,15 +30,8 @@ from mmengine.fileio import (LocalBackend, exists, get, get_file_backend,
                              join_path)
 from mmpretrain.datasets.utils import download_and_extract_archive
 
+from ..errors import CIFARDataError
 from .safe_pickle import RefusedGlobal, load_numpy_pickle
-
-
-class CIFARDataError(RuntimeError):
-    """A CIFAR file is missing, unreadable or not a file of its data set.
-
-    A ``RuntimeError`` so that code catching mmpretrain's own dataset errors
-    keeps working.
-    """
 
 
 class CIFARChecksumWarning(UserWarning):

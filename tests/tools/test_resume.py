@@ -10,7 +10,7 @@ import torch
 
 from conftest import run_tool
 from razor_wrn.checkpoint import CheckpointError
-from razor_wrn.resume_checkpoint import resume_checkpoint
+from razor_wrn.resume import resume_checkpoint
 
 VANILLA = 'configs/vanilla/wrn16-w2_b128x1_cifar10.py'
 TINY_WRN = ['model.backbone.depth=10', 'model.backbone.widen_factor=1']

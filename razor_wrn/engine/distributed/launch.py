@@ -17,9 +17,7 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
 
-
-class DistributedSetupError(RuntimeError):
-    """A multi-process run cannot start as configured on this machine."""
+from ...errors import DistributedSetupError
 
 
 def default_backend() -> str:

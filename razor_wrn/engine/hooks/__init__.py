@@ -6,14 +6,12 @@ from .deferred_runtime_info_hook import DeferredRuntimeInfoHook
 from .distill_loss_warmup_hook import DistillLossWarmupHook
 from .log_interval_hook import LogIntervalHook
 from .nan_loss_hook import NaNLossHook
-from .resume_hook import ResumeHook
-from .teacher_bank_hook import TeacherBankHook
 from .teacher_eval_hook import TeacherEvalHook
 from .train_recipe_hook import TrainRecipeHook
 
 __all__ = [
     'AtomicCheckpointHook', 'CRDTrainingSetHook', 'ChannelsLastHook',
     'DataCheckHook', 'DeferredRuntimeInfoHook', 'DistillLossWarmupHook',
-    'LogIntervalHook', 'NaNLossHook', 'ResumeHook', 'TeacherBankHook',
-    'TeacherEvalHook', 'TrainRecipeHook', 'training_set_labels'
+    'LogIntervalHook', 'NaNLossHook', 'TeacherEvalHook', 'TrainRecipeHook',
+    'training_set_labels'
 ]

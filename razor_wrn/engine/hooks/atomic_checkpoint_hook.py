@@ -30,6 +30,7 @@ from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
 from razor_wrn.checkpoint import CheckpointError, new_file_mode
+from razor_wrn.resume import pointer_path
 
 TMP_SUFFIX = '.tmp'
 # The message hub's records of the best checkpoint and its score.
@@ -114,9 +115,13 @@ class AtomicCheckpointHook(CheckpointHook):
 
     def _save_checkpoint_with_step(self, runner, step: int,
                                    meta: dict) -> None:
-        # As mmengine 0.10.7's CheckpointHook, but the pointer goes through
-        # the file backend (atomic) instead of an in-place open(), and the
-        # oldest checkpoint is deleted only once the new one is saved.
+        # Overrides a private method of mmengine 0.10.7's CheckpointHook, as
+        # there is no public route: that method deletes the oldest kept
+        # checkpoint before writing the new one and then writes the pointer
+        # with an in-place open(), and no hook runs between the two writes.
+        # Here the pointer goes through the file backend (atomic), and the
+        # oldest checkpoint is deleted only once the new one is saved; the
+        # bookkeeping (kept ids, message hub keys) is mmengine's.
         oldest = self._forget_oldest(runner, step)
         ckpt_filename = self.filename_tmpl.format(step)
         self.last_ckpt = self.file_backend.join_path(self.out_dir,
@@ -134,7 +139,7 @@ class AtomicCheckpointHook(CheckpointHook):
                 backend_args=self.backend_args,
                 **self.args)
         if is_main_process():
-            pointer = osp.join(runner.work_dir, 'last_checkpoint')
+            pointer = pointer_path(runner.work_dir)
             with self._stop_if_unwritable(runner, pointer):
                 self.file_backend.put_text(self.last_ckpt, pointer)
             if oldest and self.file_backend.isfile(oldest):
@@ -231,7 +236,7 @@ class AtomicCheckpointHook(CheckpointHook):
     def _newest_saved(runner) -> str:
         """', newest: PATH' from the work dir's pointer, or nothing."""
         try:
-            with open(osp.join(runner.work_dir, 'last_checkpoint')) as f:
+            with open(pointer_path(runner.work_dir)) as f:
                 newest = f.read().strip()
         except OSError:
             return ''

@@ -6,12 +6,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 from torch.utils.data import DataLoader
 
-from ...cli import UserError
+from ...errors import CRDTrainingSetError
 from ...models.losses import ContrastiveRepresentationLoss
-
-
-class CRDTrainingSetError(UserError):
-    """CRD's memory banks do not fit the run's training set."""
 
 
 def training_set_labels(dataloader: DataLoader) -> torch.Tensor:

@@ -5,6 +5,8 @@ from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 from mmengine.runner import BaseLoop
 
+from ...errors import UserError
+
 
 def _images(loader: Any) -> str:
     """'N images' of a loader's data set, or 'its data' if it has no
@@ -36,7 +38,6 @@ class DataCheckHook(Hook):
     def before_train(self, runner) -> None:
         loader = runner.train_dataloader
         if len(loader) == 0:
-            from razor_wrn.cli import UserError  # cli imports the hooks
             drop_last = getattr(loader, 'drop_last', None)
             raise UserError(
                 'The training data gives no batches: train_dataloader has '
@@ -62,7 +63,6 @@ class DataCheckHook(Hook):
         """Raise a UserError naming ``name`` when ``loader`` has no
         batches."""
         if len(loader) == 0:
-            from razor_wrn.cli import UserError  # cli imports the hooks
             raise UserError(
                 f'The data of {name} gives no batches ({_images(loader)}): '
                 f'check {name}.dataset (data_root, indices){other_fix}.')

@@ -1,6 +1,4 @@
 """Single-teacher distillation with a frozen, strictly loaded teacher."""
-import os
-import os.path as osp
 from contextlib import contextmanager, nullcontext
 from typing import ContextManager, Dict, Iterator, List, Optional, Tuple, Union
 
@@ -13,46 +11,9 @@ from mmrazor.registry import MODELS
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ...checkpoint import (CIFAR_ZOO_CONVERTER, URL_SCHEMES, CheckpointError,
-                           download_checkpoint, load_checkpoint_file,
-                           load_weights_strictly, state_dict_of)
+from ...checkpoint import load_teacher_ckpt
+from ...teacher_bank import TeacherBank, check_logit_only
 from .connector_channels import fill_connector_channels
-from .teacher_bank import TeacherBank, check_logit_only
-
-
-def check_teacher_ckpt(teacher_ckpt: str) -> None:
-    """Stop early, with how to get one, when ``teacher_ckpt`` is a missing
-    local file or a URL that cannot be downloaded (tools/train.py checks it
-    before mmengine starts a run; a URL is downloaded into the cache here,
-    once, see :func:`razor_wrn.checkpoint.download_checkpoint`).
-
-    Raises:
-        CheckpointError: ``teacher_ckpt`` is a local path and no file, or a
-            URL whose download failed (the message says how to pass a local
-            teacher instead).
-    """
-    if teacher_ckpt.startswith(URL_SCHEMES):
-        try:
-            download_checkpoint(teacher_ckpt)
-        except CheckpointError as error:
-            raise CheckpointError(
-                f'{error} To train without network access, download it '
-                'elsewhere (or train a teacher with its vanilla config) and '
-                'pass --cfg-options model.teacher_ckpt=PATH.') from error
-        return
-    if osp.isfile(osp.expanduser(teacher_ckpt)):
-        return
-    folder = osp.dirname(teacher_ckpt)
-    found = sorted(f for f in os.listdir(folder) if f.endswith('.pth')) \
-        if folder and osp.isdir(folder) else []
-    raise CheckpointError(
-        f'Teacher checkpoint not found: {teacher_ckpt!r} '
-        '(model.teacher_ckpt)' +
-        (f'; {folder} holds {", ".join(found[:5])}' if found else '') +
-        '. Train the teacher first with its vanilla config (tools/train.py '
-        'writes work_dirs/<config>/epoch_<N>.pth), or pass one with '
-        '--cfg-options model.teacher_ckpt=PATH; a RepDistiller or '
-        f'mdistiller teacher needs {CIFAR_ZOO_CONVERTER} first.')
 
 
 TEACHER_BN_STATS = ('running', 'batch')
@@ -81,7 +42,15 @@ def batch_norm_from_batch(model: nn.Module) -> Iterator[None]:
 
 @MODELS.register_module()
 class FrozenTeacherDistill(SingleTeacherDistill):
-    """mmrazor's ``SingleTeacherDistill`` with the teacher always frozen.
+    """Single-teacher distillation with the teacher always frozen.
+
+    Reused from mmrazor's ``SingleTeacherDistill``: its construction (the
+    distiller built before the teacher, the teacher's parameters frozen and
+    its in-place ops turned off, the recorders prepared on both models),
+    ``student``, the ``distillation_stopped`` switch of mmrazor's
+    ``StopDistillHook``, and its type, by which tools recognise a
+    distillation. Owned here: :meth:`loss` (replaced whole), :meth:`train`
+    and :meth:`init_weights`, each readable without the parent's.
 
     What differs from the parent:
 
@@ -116,7 +85,7 @@ class FrozenTeacherDistill(SingleTeacherDistill):
         calculate_student_loss: Add the student's own task loss.
         dry_run_shape: (C, H, W) of the check-forward images; None skips it.
         teacher_bank: ``dict(path=BANK, mode='read'|'fill')`` to take the
-            teacher's logits from a bank (see ``teacher_bank.py``); None
+            teacher's logits from a bank (see :mod:`razor_wrn.teacher_bank`); None
             runs the teacher.
         teacher_bn_stats: ``'running'`` (default): the teacher's BN uses its
             running statistics; ``'batch'``: while training, the
@@ -156,6 +125,8 @@ class FrozenTeacherDistill(SingleTeacherDistill):
         if isinstance(teacher, dict):
             with torch.device('meta'):
                 probe = MODELS.build(teacher)
+        # The parent's own teacher loading (not strict, not refusing unsafe
+        # files) is not used: teacher_ckpt is loaded below.
         super().__init__(
             distiller=fill_connector_channels(distiller, architecture, probe),
             teacher=teacher,
@@ -176,11 +147,7 @@ class FrozenTeacherDistill(SingleTeacherDistill):
         self.teacher_ckpt = teacher_ckpt
         self.teacher_bn_stats = teacher_bn_stats
         if teacher_ckpt:
-            check_teacher_ckpt(teacher_ckpt)
-            checkpoint = load_checkpoint_file(teacher_ckpt)
-            load_weights_strictly(self.teacher,
-                                  state_dict_of(checkpoint, teacher_ckpt),
-                                  teacher_ckpt, 'model.teacher_ckpt')
+            load_teacher_ckpt(self.teacher, teacher_ckpt)
         if hasattr(self.distiller, 'init_ofd_connectors'):
             self.distiller.init_ofd_connectors(self.teacher)
         # Set after the shape check, which must run the real teacher.
@@ -235,9 +202,14 @@ class FrozenTeacherDistill(SingleTeacherDistill):
         The teacher runs first, without gradients (in eval mode, see
         :meth:`train`), filling the teacher recorders; then the student
         computes its own loss, filling the student recorders; then the
-        distiller computes each term from the recorded features. With a
-        teacher bank the teacher's logits are gathered from the bank for the
-        batch's views instead of a teacher pass.
+        distiller computes each term from the recorded features (Hinton KD:
+        ``HintonKDLoss`` of the two ``head.fc`` outputs, see
+        ``configs/_base_/distillers/hinton_kd.py``). With a teacher bank the
+        teacher's logits are gathered from the bank for the batch's views
+        instead of a teacher pass.
+
+        Replaces the parent's ``loss``, which runs the teacher in ``loss``
+        mode and names the terms ``student.*`` and ``distill.*``.
 
         Args:
             batch_inputs: Preprocessed images ``(N, C, H, W)``.
@@ -280,7 +252,8 @@ class FrozenTeacherDistill(SingleTeacherDistill):
 
     def train(self, mode: bool = True) -> 'FrozenTeacherDistill':
         """Set the student and connectors to ``mode``; the teacher always
-        stays in eval mode."""
+        stays in eval mode, dropout included (the parent's ``train`` puts
+        only the teacher's BatchNorm in eval mode)."""
         super().train(mode)
         self.teacher.eval()
         return self

@@ -1,25 +1,35 @@
 """Which checkpoint ``tools/train.py --resume`` resumes from.
 
-mmengine reads the work dir's ``last_checkpoint`` pointer and, without one,
-silently trains from scratch; a damaged pointer or newest checkpoint stops
-the run with a raw error. Here a missing checkpoint is one clear error, and
-a damaged pointer or checkpoint falls back to the newest readable checkpoint
-in the work dir, saying so.
+mmengine reads the work dir's pointer file (:data:`POINTER`) and, without
+one, silently trains from scratch; a damaged pointer or newest checkpoint
+stops the run with a raw error. Here a missing checkpoint is one clear
+error, and a damaged pointer or checkpoint falls back to the newest readable
+checkpoint in the work dir, saying so.
+
+A candidate is checked by reading its structure only (the pickled entries,
+with the tensors' bytes memory-mapped, not read): the Runner then reads the
+chosen checkpoint in full, once.
 """
 import glob
 import os.path as osp
 import sys
 from typing import List, Optional
 
-from .checkpoint import CheckpointError, load_checkpoint_file
+from ..checkpoint import URL_SCHEMES, CheckpointError, load_checkpoint_file
 
+# The file in a work dir naming its newest checkpoint (mmengine's name).
 POINTER = 'last_checkpoint'
+
+
+def pointer_path(work_dir: str) -> str:
+    """The path of ``work_dir``'s pointer to its newest checkpoint."""
+    return osp.join(work_dir, POINTER)
 
 
 def _readable(path: str) -> Optional[str]:
     """None if ``path`` is a readable checkpoint, else why not."""
     try:
-        checkpoint = load_checkpoint_file(path)
+        checkpoint = load_checkpoint_file(path, lazy=True)
     except CheckpointError as error:
         return str(error)
     if not isinstance(checkpoint, dict) or 'meta' not in checkpoint:
@@ -52,8 +62,8 @@ def _fall_back(problem: str, folder: str, skip: str = '') -> str:
 
 
 def _from_pointer(work_dir: str) -> str:
-    """The checkpoint the work dir's ``last_checkpoint`` names."""
-    pointer = osp.join(work_dir, POINTER)
+    """The checkpoint the work dir's pointer names."""
+    pointer = pointer_path(work_dir)
     if not osp.isfile(pointer):
         if not glob.glob(osp.join(glob.escape(work_dir), '*.pth')):
             raise CheckpointError(
@@ -79,25 +89,29 @@ def _from_pointer(work_dir: str) -> str:
 
 
 def resume_checkpoint(work_dir: str, requested: Optional[str]) -> str:
-    """The checkpoint to resume from: ``requested``, or with None the one
-    ``work_dir/last_checkpoint`` names, falling back to the newest readable
+    """The checkpoint to resume from: ``requested``, or with None (or
+    ``'auto'``, ``tools/train.py``'s ``--resume`` without a value) the one
+    the work dir's pointer names, falling back to the newest readable
     checkpoint in ``work_dir`` when that one is missing or damaged.
 
     Args:
         work_dir: The run's work dir.
-        requested: The checkpoint passed to ``--resume`` (a local path), or
-            None to resume the latest one in ``work_dir``.
+        requested: ``--resume`` as given: a local path, an http(s) URL
+            (returned as it is; the Runner downloads and reads it), or
+            None or ``'auto'`` to resume the latest one in ``work_dir``.
 
     Returns:
-        str: The path of a readable checkpoint.
+        str: The path of a readable checkpoint, or the URL.
 
     Raises:
         CheckpointError: nothing to resume in ``work_dir``, or ``requested``
             is damaged (naming the newest readable checkpoint beside it as
             the command to use instead).
     """
-    if requested is None:
+    if requested in (None, 'auto'):
         return _from_pointer(work_dir)
+    if requested.startswith(URL_SCHEMES):
+        return requested
     problem = _readable(requested)
     if problem is None:
         return requested

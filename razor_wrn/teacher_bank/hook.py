@@ -12,8 +12,7 @@ class TeacherBankHook(Hook):
 
     Does nothing for a model without a teacher bank. The checks need the
     train loader (data fingerprint, augmentation) and the loaded teacher,
-    which the model alone does not see; see
-    ``razor_wrn/models/algorithms/teacher_bank.py``.
+    which the model alone does not see; see :mod:`.checks`.
     """
 
     priority = 'HIGH'  # before TeacherEvalHook and the first iteration

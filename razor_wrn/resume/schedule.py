@@ -18,7 +18,7 @@ from typing import List
 import torch
 from mmengine.optim import OptimWrapper
 
-from razor_wrn.checkpoint import CheckpointError
+from ..errors import CheckpointError
 
 # Scheduler bookkeeping that differs between two runs of one schedule only
 # by where they are, not by what schedule they follow.

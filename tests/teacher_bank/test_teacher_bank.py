@@ -12,18 +12,17 @@ import numpy as np
 import pytest
 import torch
 from mmcv.transforms import RandomFlip
-from mmengine.config import DictAction
 from mmengine.registry import DATASETS, MODELS, init_default_scope
 from mmengine.runner import Runner
 from mmpretrain.datasets.transforms import PackInputs, RandomCrop
 
 from razor_wrn.cli import load_config, run_cli
-from razor_wrn.models.algorithms.teacher_bank import (TeacherBank,
-                                                      TeacherBankError)
 from razor_wrn.checkpoint import file_sha256
-from razor_wrn.models.algorithms.teacher_bank_file import TeacherBankFile
+from razor_wrn.config_options import ConfigOptionAction
+from razor_wrn.teacher_bank import (TeacherBank, TeacherBankError,
+                                    TeacherBankFile)
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 KD = 'configs/kd/wrn40-2_to_wrn16-2.py'
 # WRN-10-1 student and teacher, and crops padded by 1 (not 4): 18 views of
 # each of the 10 images, 180 teacher forwards per bank.
@@ -51,7 +50,7 @@ def mmpretrain_views(img: np.ndarray, offset: Tuple[int, int],
 def kd_cfg(options: List[str], config: str = KD):
     """The config with ``--cfg-options`` parsed as the tools parse them."""
     parser = argparse.ArgumentParser()
-    parser.add_argument('--o', nargs='+', action=DictAction)
+    parser.add_argument('--o', nargs='+', action=ConfigOptionAction)
     init_default_scope('mmrazor')
     return load_config(config, parser.parse_args(['--o', *options]).o)
 

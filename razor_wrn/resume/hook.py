@@ -2,14 +2,28 @@
 work dir say, or stop clearly."""
 import os.path as osp
 import re
+from typing import Optional, Tuple
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
-from razor_wrn.checkpoint import (CheckpointError, check_weights_fit,
-                                  fit_load_from)
-from razor_wrn.engine.schedule_state import schedule_from_config
+from ..checkpoint import check_weights_fit, fit_load_from
+from .schedule import schedule_from_config
+
+
+def resume_settings(runner) -> Tuple[bool, Optional[str]]:
+    """Whether ``runner`` resumes, and the checkpoint it loads.
+
+    Read from the config the Runner was built from (``runner.cfg``, as
+    ``Runner.from_cfg`` and the tools build it). A Runner built from
+    keyword arguments has an empty ``cfg``, and mmengine keeps these two
+    settings nowhere public; only then are its private attributes read.
+    """
+    cfg = runner.cfg
+    if 'resume' in cfg or 'load_from' in cfg:
+        return bool(cfg.get('resume')), cfg.get('load_from')
+    return bool(runner._resume), runner._load_from
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -32,7 +46,7 @@ class ResumeHook(Hook):
       when B improves on it.
     - The optimizer hyper-parameters and scheduler states are re-derived
       from the current config at the resumed epoch
-      (:func:`~razor_wrn.engine.schedule_state.schedule_from_config`), and
+      (:func:`~razor_wrn.resume.schedule.schedule_from_config`), and
       what changed is logged in one line.
 
     Weights loaded with ``load_from`` (no resume) must fit too: mmengine
@@ -53,15 +67,15 @@ class ResumeHook(Hook):
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        if not runner._resume:
-            if fit_load_from(model, checkpoint, str(runner._load_from)):
+        resume, load_from = resume_settings(runner)
+        if not resume:
+            if fit_load_from(model, checkpoint, str(load_from)):
                 runner.logger.info(
-                    f'load_from {runner._load_from}: a classifier '
-                    'checkpoint, loaded onto the student '
-                    '(model.architecture); the teacher and the distiller '
-                    'keep their weights.')
+                    f'load_from {load_from}: a classifier checkpoint, loaded '
+                    'onto the student (model.architecture); the teacher and '
+                    'the distiller keep their weights.')
             return
-        source = runner._load_from or 'the resumed checkpoint'
+        source = load_from or 'the resumed checkpoint'
         # mmengine strips DDP's `module.` prefix when it loads.
         weights = {re.sub(r'^module\.', '', k): v
                    for k, v in checkpoint.get('state_dict', {}).items()}

@@ -2,7 +2,7 @@
 
 A frozen teacher in eval mode maps each training view to fixed logits, and
 under the CIFAR augmentation there are 162 views per image
-(:mod:`.teacher_bank_file`). With ``model.teacher_bank=dict(path=BANK,
+(:mod:`.bank_file`). With ``model.teacher_bank=dict(path=BANK,
 mode='read')`` on a :class:`FrozenTeacherDistill` whose distiller is fed only
 by the teacher's logits (Hinton KD, DKD), the teacher forward of each
 training step is replaced by one gather of the batch's views (each sample's
@@ -19,9 +19,9 @@ Refused with one :class:`TeacherBankError` naming the mismatch: a bank whose
 header does not match the run (teacher weights, training data, crop/padding,
 normalisation, number of classes), a train pipeline with other random
 transforms, and a distiller that records teacher features or deliveries.
-The run-side checks need the train loader; ``TeacherBankHook`` (in
-``configs/_base_/kd_runtime.py``'s default hooks) calls :meth:`attach`
-before training.
+The run-side checks (:mod:`.checks`) need the train loader;
+``TeacherBankHook`` (:mod:`.hook`, in ``configs/_base_/kd_runtime.py``'s
+default hooks) calls :meth:`TeacherBank.attach` before training.
 """
 import os
 import os.path as osp
@@ -33,109 +33,9 @@ import torch
 from mmengine.dist import barrier, get_world_size, is_main_process
 from mmengine.structures import BaseDataElement
 
-from ...cli import UserError
-from .teacher_bank_file import TeacherBankFile, data_sha256, weights_sha256
-
-LOGITS_SOURCE = 'head.fc'
-# Deterministic steps a bank-fed pipeline may contain besides the crop.
-DETERMINISTIC_TRANSFORMS = ('PackInputs', 'LoadImageFromFile')
-
-
-class TeacherBankError(UserError):
-    """A teacher bank that cannot serve this run."""
-
-
-def check_logit_only(distiller) -> None:
-    """Refuse a distiller that needs more of the teacher than its logits.
-
-    Raises:
-        TeacherBankError: a teacher recorder other than ``ModuleOutputs`` of
-            ``head.fc`` (FitNets, AT, OFD features), or teacher deliveries.
-    """
-    from mmrazor.models.task_modules import ModuleOutputsRecorder
-    features = [
-        f'{name!r} ({type(recorder).__name__} of {recorder.source!r})'
-        for name, recorder in distiller.teacher_recorders.recorders.items()
-        if not (isinstance(recorder, ModuleOutputsRecorder)
-                and recorder.source == LOGITS_SOURCE)
-    ]
-    if features:
-        raise TeacherBankError(
-            f'model.teacher_bank: the distiller records teacher features '
-            f'{", ".join(features)}, but a bank holds only the teacher\'s '
-            f'logits ({LOGITS_SOURCE}); it serves logit-only methods (Hinton '
-            'KD, DKD, DIST). Remove model.teacher_bank for this method.')
-    if distiller.deliveries.deliveries:
-        raise TeacherBankError(
-            'model.teacher_bank: the distiller delivers teacher results '
-            f'({", ".join(distiller.deliveries.deliveries)}) that a bank '
-            'does not hold. Remove model.teacher_bank for this method.')
-
-
-def teacher_header(algorithm) -> Dict:
-    """The header keys set by the teacher and the data preprocessor."""
-    preprocessor = algorithm.data_preprocessor
-    fc = algorithm.teacher.get_submodule(LOGITS_SOURCE)
-    return dict(
-        teacher_weights_sha256=weights_sha256(algorithm.teacher),
-        num_classes=fc.out_features,
-        logits_source=LOGITS_SOURCE,
-        mean=preprocessor.mean.flatten().tolist(),
-        std=preprocessor.std.flatten().tolist(),
-        to_rgb=bool(preprocessor.to_rgb))
-
-
-def pipeline_views(transforms: List) -> Dict:
-    """``crop_size``, ``padding`` and ``flip`` of a bank-fed pipeline.
-
-    Raises:
-        TeacherBankError: no ``SeededRandomCropFlip``, or another transform
-            that is random or unknown (RandomResizedCrop, AutoAugment, ...).
-    """
-    from ...datasets import SeededRandomCropFlip
-    crops = [t for t in transforms if isinstance(t, SeededRandomCropFlip)]
-    others = [type(t).__name__ for t in transforms
-              if not isinstance(t, SeededRandomCropFlip)
-              and type(t).__name__ not in DETERMINISTIC_TRANSFORMS]
-    if len(crops) != 1 or others:
-        raise TeacherBankError(
-            'model.teacher_bank: the train pipeline must make each view by '
-            'exactly one SeededRandomCropFlip (the views a bank holds); it '
-            f'has {len(crops)} and other transforms {others}. Remove '
-            'model.teacher_bank for this pipeline.')
-    return dict(crop_size=crops[0].crop_size, padding=crops[0].padding,
-                flip='horizontal')
-
-
-def dataset_images(dataset) -> Tuple[np.ndarray, List[int]]:
-    """uint8 ``(N, H, W, C)`` images and labels of an mmengine dataset, as
-    its pipeline receives them."""
-    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
-    return (np.stack([info['img'] for info in infos]),
-            [int(info['gt_label']) for info in infos])
-
-
-def data_header(images: np.ndarray, labels: List[int], views: Dict) -> Dict:
-    """The header keys set by the training data and its augmentation."""
-    return dict(views, data_sha256=data_sha256(images, labels),
-                num_images=len(images), image_size=list(images.shape[1:3]))
-
-
-def loader_header(loader) -> Dict:
-    """:func:`data_header` of a train loader: a torch DataLoader over an
-    mmengine dataset, or the device loader."""
-    from ...datasets.device_cifar import DeviceTensorLoader
-    if isinstance(loader, DeviceTensorLoader):
-        if not loader.augment:
-            raise TeacherBankError(
-                'model.teacher_bank: the device train loader does not '
-                'augment; a bank holds augmented views.')
-        images = loader.images.permute(0, 2, 3, 1).cpu().numpy()
-        return data_header(images, loader.labels.cpu().tolist(),
-                           dict(crop_size=images.shape[1],
-                                padding=loader.padding, flip='horizontal'))
-    views = pipeline_views(loader.dataset.pipeline.transforms)
-    return data_header(*dataset_images(loader.dataset), views)
+from ..errors import TeacherBankError
+from .bank_file import TeacherBankFile
+from .checks import loader_header, teacher_header
 
 
 class TeacherBank:
