@@ -136,8 +136,11 @@ def _losses(work_dir: Path) -> dict:
             if k.startswith('loss')}
 
 
+# The tiny pair (TINY_PAIR) replaces both pairs' depths and widths, and the
+# twins differ by those alone (the test above), so one pair per method
+# trains the same code as both.
 @pytest.mark.filterwarnings('ignore::UserWarning')
-@pytest.mark.parametrize('twin', sorted(TWINS))
+@pytest.mark.parametrize('twin', sorted(t for t in TWINS if 'wrn16-2' in t))
 def test_trains_two_iterations(twin, options, tools, tmp_path):
     crd = ['model.distiller.distill_losses.loss_crd.num_samples=20',
            'model.distiller.distill_losses.loss_crd.num_negatives=16'] \
