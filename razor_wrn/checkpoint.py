@@ -349,9 +349,12 @@ def use_safe_checkpoint_loaders() -> None:
     mmengine_checkpoint.load_from_http = _load_http
 
 
-def _wrn_signature(state_dict: Dict[str, torch.Tensor]) -> Optional[str]:
-    """'WRN-depth-width' of a WideResNet state dict, if it holds one."""
-    conv_keys = [k for k in state_dict if k.endswith('layer1.0.conv1.weight')]
+def _wrn_signature(state_dict: Dict[str, torch.Tensor],
+                   part: str = '') -> Optional[str]:
+    """'WRN-depth-width' of a WideResNet state dict, if it holds one; of the
+    keys starting with ``part`` (e.g. ``'teacher.'``) when given."""
+    conv_keys = [k for k in state_dict if k.startswith(part)
+                 and k.endswith('layer1.0.conv1.weight')]
     if not conv_keys:
         return None
     prefix = conv_keys[0][:-len('layer1.0.conv1.weight')]
@@ -412,17 +415,38 @@ def check_weights_fit(model: torch.nn.Module,
         return f'\n  {title} ({len(items)}):\n    {shown}{more}'
 
     hints = []
-    found, wanted = _wrn_signature(state_dict), _wrn_signature(expected)
-    if found and wanted and found != wanted:
-        hints.append(f'the checkpoint holds a {found}, the config builds a '
-                     f'{wanted}: use the config that matches the checkpoint')
+    # A distillation checkpoint names each network; the fix for one of them
+    # is that network's depth and width, not another config.
+    parts = [('teacher.', 'model.teacher'),
+             ('architecture.', 'model.architecture')] if any(
+                 k.startswith(('teacher.', 'architecture.'))
+                 for k in expected) else [('', '')]
+    for part, key in parts:
+        found = _wrn_signature(state_dict, part)
+        wanted = _wrn_signature(expected, part)
+        if not (found and wanted and found != wanted):
+            continue
+        if role == 'model.teacher_ckpt':
+            key = 'model.teacher'
+        if key:
+            depth, width = found.split('-')[1:]
+            hints.append(
+                f'the checkpoint\'s {part.rstrip(".") or "network"} is a '
+                f'{found}, the config builds a {wanted}: pass --cfg-options '
+                f'{key}.backbone.depth={depth} '
+                f'{key}.backbone.widen_factor={width}')
+        else:
+            hints.append(
+                f'the checkpoint holds a {found}, the config builds a '
+                f'{wanted}: use the config that matches the checkpoint')
     classes, wanted_classes = _num_classes(state_dict), _num_classes(expected)
     if classes and wanted_classes and classes != wanted_classes:
         hints.append(
             f'the checkpoint classifies {classes} classes, the config '
             f'{wanted_classes}: use one trained on the config\'s data set '
             '(e.g. a CIFAR-100 one for a _cifar100 config)')
-    if any(k.startswith(('architecture.', 'teacher.')) for k in unexpected):
+    if parts == [('', '')] and any(
+            k.startswith(('architecture.', 'teacher.')) for k in unexpected):
         hints.append(
             'this is a distillation checkpoint: test it with its KD config, '
             'or extract the student with tools/model_converters/'

@@ -190,14 +190,18 @@ class ConsoleFilter(logging.Filter):
     mmengine logs the environment, the whole config (about 265 lines for a
     distillation) and the hook order when a Runner starts, and mmengine's
     own CheckpointHook warns that its ``FileClient`` is deprecated: about
-    350 lines before the first loss. The log file in the run's folder keeps
+    350 lines before the first loss; and every single-process run is told
+    that SyncBN layers (if any) become BN. The log file in the run's folder keeps
     all of them, and the config is saved beside it
     (``WORK_DIR/<config name>.py``).
     """
 
     PREFIXES = ('Config:\n', 'Hooks will be executed in the following order',
                 '"FileClient" will be deprecated',
-                '"HardDiskBackend" is the alias of "LocalBackend"')
+                '"HardDiskBackend" is the alias of "LocalBackend"',
+                # Said by every single-process run, whether or not the
+                # model has a SyncBN layer.
+                'Distributed training is not used, all SyncBatchNorm')
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = str(record.msg)

@@ -435,6 +435,34 @@ def test_load_weights_strictly_recognises_a_distillation_checkpoint():
     assert 'WRN-' not in message
 
 
+def test_a_distillation_checkpoint_of_another_teacher_names_its_options():
+    model = torch.nn.Module()
+    model.architecture = WideResNet(depth=10, widen_factor=1)
+    model.teacher = WideResNet(depth=16, widen_factor=1)
+    weights = {f'architecture.{k}': v
+               for k, v in wrn(10).state_dict().items()}
+    weights.update({f'teacher.{k}': v
+                    for k, v in wrn(10, width=2).state_dict().items()})
+
+    with pytest.raises(CheckpointError) as error:
+        load_weights_strictly(model, weights, 'kd.pth')
+    assert str(error.value).endswith(
+        "  Likely cause: the checkpoint's teacher is a WRN-10-2, the config "
+        'builds a WRN-16-1: pass --cfg-options model.teacher.backbone.'
+        'depth=10 model.teacher.backbone.widen_factor=2.')
+
+
+def test_a_teacher_checkpoint_of_another_wrn_names_the_teachers_options():
+    with pytest.raises(CheckpointError) as error:
+        load_weights_strictly(WideResNet(depth=16, widen_factor=2),
+                              wrn(10).state_dict(), 't.pth',
+                              'model.teacher_ckpt')
+    assert str(error.value).endswith(
+        "  Likely cause: the checkpoint's network is a WRN-10-1, the config "
+        'builds a WRN-16-2: pass --cfg-options model.teacher.backbone.'
+        'depth=10 model.teacher.backbone.widen_factor=1.')
+
+
 # --------------------------------------------------------------- http(s)
 @pytest.fixture
 def hub_dir(tmp_path, monkeypatch):

@@ -120,12 +120,11 @@ def use_amp(cfg, precision: str = 'auto') -> None:
     device = get_device()
     if precision == 'auto':
         precision = 'bf16' if device == 'cpu' else 'fp16'
-        if device == 'cpu':
-            print_log('--amp without a GPU: bf16 autocast on the CPU.',
-                      logger='current', level=logging.INFO)
     if precision == 'bf16':
         cfg.optim_wrapper.type = 'BF16AutocastOptimWrapper'
         cfg.optim_wrapper.device_type = device
+        print_log(f'--amp bf16: bf16 autocast on the {device}, fp32 weights, '
+                  'no loss scaling.', logger='current', level=logging.INFO)
     elif device == 'cpu':
         raise UserError('--amp fp16 needs a GPU (mmengine\'s AmpOptimWrapper '
                         'refuses a CPU); use --amp bf16.')

@@ -22,7 +22,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Callable, Dict, Iterator, List, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import torch
 from mmengine.model import is_model_wrapper
@@ -87,6 +87,28 @@ def runner_train(runner, loader) -> Segment:
             yield from _steps(TensorBatches(), loop.run_tensor_iter)
 
     return segment
+
+
+def random_image_loader(like, image_size: int,
+                        device: torch.device) -> DeviceTensorLoader:
+    """A training ``DeviceTensorLoader`` of random ``image_size`` square
+    images, as many as ``like`` (the config's train loader) has, at its batch
+    size: on tiny images the network costs almost nothing, so the Runner's
+    host overhead shows.
+
+    Args:
+        like: The config's train loader (its batch size and length).
+        image_size (int): Height and width of the images, in pixels.
+        device (torch.device): Where the images live.
+    """
+    generator = torch.Generator().manual_seed(0)
+    count = max(len(like.dataset), like.batch_size)
+    images = torch.randint(0, 256, (count, 3, image_size, image_size),
+                           dtype=torch.uint8, generator=generator)
+    labels = torch.randint(0, len(like.dataset.metainfo['classes']),
+                           (count, ), generator=generator)
+    return DeviceTensorLoader(images, labels, like.dataset.metainfo,
+                              like.batch_size, device=str(device))
 
 
 def epoch_costs(runner, loader, device: torch.device) -> Dict[str, float]:
@@ -207,16 +229,26 @@ class BenchmarkLoop(CapturedEpochBasedTrainLoop):
             over the same images.
         captured: Time the iteration of ``CapturedEpochBasedTrainLoop``
             (``tools/train.py --compile``) instead of the standard one.
+        image_size: Train (Runner and hand-written steps) on random square
+            images of this size instead of the config's data; None keeps
+            the data.
     """
 
     def __init__(self, runner, dataloader, max_epochs: int, iters: int,
                  warmup: int, repeats: int, amp: str = 'none',
-                 device_loader: bool = False, captured: bool = False) -> None:
+                 device_loader: bool = False, captured: bool = False,
+                 image_size: Optional[int] = None) -> None:
         super().__init__(runner, dataloader, max_epochs)
         self.iters, self.warmup, self.repeats = iters, warmup, repeats
         self.amp_dtype = AMP_DTYPES[amp]
         self.device_loader = device_loader
         self.captured = captured
+        self.image_shape = IMAGE_SHAPE if image_size is None else (
+            3, image_size, image_size)
+        if image_size is not None:
+            self.dataloader = random_image_loader(
+                self.dataloader, image_size,
+                next(runner.model.parameters()).device)
 
     def run(self) -> Tuple[Dict[str, Figure], List[str], Dict[str, float]]:
         self.runner.call_hook('before_train')
@@ -259,7 +291,7 @@ class BenchmarkLoop(CapturedEpochBasedTrainLoop):
                           compile=bool(runner.cfg.get('compile')))
         generator = torch.Generator().manual_seed(0)
         # Pixel values do not change the cost of a dense network.
-        images = torch.randn(batch, *IMAGE_SHAPE, generator=generator)
+        images = torch.randn(batch, *self.image_shape, generator=generator)
         labels = torch.randint(0, plain.student.head.num_classes, (batch, ),
                                generator=generator)
         train = (runner.optim_wrapper.optimizer, images.to(device),

@@ -142,6 +142,7 @@ def test_bad_teachers_stop_before_training(teacher_checkpoint, data,
         f'model.teacher_ckpt={teacher_checkpoint}',
         *options, 'model.teacher.backbone.depth=16'], capsys)
     assert code == 1
-    assert 'the checkpoint holds a WRN-10-2, the config builds a WRN-16-2' \
-        in err
+    assert ("the checkpoint's network is a WRN-10-2, the config builds a "
+            'WRN-16-2: pass --cfg-options model.teacher.backbone.depth=10 '
+            'model.teacher.backbone.widen_factor=2.') in err
     assert not list((tmp_path / 'wd').glob('*.pth'))

@@ -1,6 +1,9 @@
 """Run the model in channels-last (NHWC) memory format."""
+import logging
+
 import torch
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
@@ -30,3 +33,5 @@ class ChannelsLastHook(Hook):
         if is_model_wrapper(model):
             model = model.module
         model.to(memory_format=torch.channels_last)
+        print_log('Model in channels-last (NHWC) memory format.',
+                  logger='current', level=logging.INFO)

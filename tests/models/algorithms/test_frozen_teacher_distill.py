@@ -131,8 +131,9 @@ def test_teacher_checkpoint_of_another_width_is_refused(tmp_path):
         _algorithm(teacher_ckpt=str(wrong))
     message = str(error.value)
     assert 'shape mismatches' in message
-    assert 'the checkpoint holds a WRN-10-1, the config builds a WRN-10-2' \
-        in message
+    assert ("the checkpoint's network is a WRN-10-1, the config builds a "
+            'WRN-10-2: pass --cfg-options model.teacher.backbone.depth=10 '
+            'model.teacher.backbone.widen_factor=1.') in message
 
 
 def test_connector_channel_mismatch_fails_at_build():
