@@ -93,6 +93,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     add('--cudnn-benchmark', action='store_true',
         help='env_cfg.cudnn_benchmark=True')
     add('--threads', type=int, help='torch intra-op threads')
+    add('--clock', choices=['wall', 'cpu'], default='wall',
+        help="time segments by the wall clock, or by the process's CPU "
+        'time (CPU only: figures that do not depend on other jobs)')
     add('--device-loader', action='store_true',
         help='also time the Runner on DeviceCIFAR10Loader batches of the '
         'same images (standard config only)')
@@ -115,6 +118,9 @@ def check_args(args: argparse.Namespace) -> None:
     if args.amp != 'none' and args.device == 'cpu':
         raise UserError("--amp needs --device cuda: mmengine's "
                         'AmpOptimWrapper refuses to run on the CPU.')
+    if args.clock == 'cpu' and args.device == 'cuda':
+        raise UserError('--clock cpu times the CPU; a CUDA step runs on the '
+                        'GPU: use --clock wall with --device cuda.')
     if args.device == 'cuda' and not torch.cuda.is_available():
         raise UserError('--device cuda, but torch sees no CUDA device.')
     if args.device == 'cpu' and torch.cuda.is_available():
@@ -136,7 +142,7 @@ def prepare_config(cfg: Config, args: argparse.Namespace, work_dir: str,
         type='BenchmarkLoop', max_epochs=cfg.train_cfg.get('max_epochs', 1),
         iters=args.iters, warmup=args.warmup, repeats=args.repeats,
         amp=args.amp, device_loader=args.device_loader,
-        captured=args.compile, image_size=args.image_size)
+        captured=args.compile, image_size=args.image_size, clock=args.clock)
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg.get(key) or {}
         if loader and args.batch_size:
@@ -205,7 +211,8 @@ def settings_of(cfg: Config, args: argparse.Namespace, runner,
         f'{args.amp} / {args.channels_last} / {args.torch_compile} / '
         f'{cfg.get("env_cfg", {}).get("cudnn_benchmark", False)}',
         'timing': f'{args.repeats} round-robin repeats x ({args.warmup} '
-        f'warmup + {args.iters} timed steps), median',
+        f'warmup + {args.iters} timed steps), median, '
+        + ('process CPU time' if args.clock == 'cpu' else 'wall clock'),
         'versions': f'torch {torch.__version__}, mmengine '
         f'{mmengine.__version__}',
     }
