@@ -138,7 +138,10 @@ def test_kd_config_synthetic_data_and_channels_last(tool):
     assert result.settings['memory format'] == 'channels_last'
 
 
-@pytest.mark.parametrize('extra', [['--iters', '0'], ['--amp', 'bf16']])
+@pytest.mark.parametrize('extra', [
+    ['--iters', '0'], ['--amp', 'bf16'], ['--image-size', '0'],
+    ['--batch-size', '0'],
+    ['--image-size', '2', '--device-loader']])
 def test_bad_options_are_user_errors(tool, extra):
     # --amp on the CPU: mmengine's AmpOptimWrapper refuses it.
     with pytest.raises(UserError):
@@ -223,3 +226,11 @@ def test_cfg_options_keep_spaces_and_take_a_quoted_value_whole(tool):
     assert args.cfg_options == {'work_dir': 'runs/a b',
                                 'visualizer.name': 'x, y',
                                 'train_cfg.max_epochs': 3}
+
+
+def test_image_size_trains_on_random_tiny_images_timed_by_cpu_clock(tool):
+    result = run(tool, VANILLA, '--image-size', '2', '--clock', 'cpu')
+    check_result(result, {'runner_train', 'hand_train', 'runner_eval',
+                          'hand_eval'})
+    assert result.settings['images'] == 'train: random 2x2, val: the data'
+    assert result.settings['timing'].endswith('process CPU time')

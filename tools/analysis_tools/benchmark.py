@@ -108,7 +108,8 @@ def check_args(args: argparse.Namespace) -> None:
     """Raise :class:`UserError` for options that cannot work here."""
     if args.iters < 1 or args.repeats < 1 or args.warmup < 0:
         raise UserError('--iters and --repeats must be >= 1, --warmup >= 0.')
-    if min(args.batch_size or 1, args.threads or 1, args.image_size or 1) < 1:
+    if any(value is not None and value < 1 for value in (
+            args.batch_size, args.threads, args.image_size)):
         raise UserError('--batch-size, --threads and --image-size must be '
                         '>= 1.')
     if args.image_size and args.device_loader:
