@@ -18,84 +18,48 @@ from razor_wrn.engine.loops import captured_train_loop as loop_module
 from razor_wrn.engine.loops.captured_train_loop import (eager_step_reason,
                                                         standard_step_reason)
 from razor_wrn.engine.loops.step_graphs import RecordingError, StepGraphs
+import tiny_runs
 
 pytestmark = pytest.mark.filterwarnings('ignore::UserWarning')
 
-PREPROCESSOR = dict(
-    type='ClsDataPreprocessor', num_classes=10,
-    mean=[125.307, 122.961, 113.8575], std=[51.5865, 50.847, 51.255],
-    to_rgb=False)
 
 
 def classifier() -> Dict:
-    return dict(
-        _scope_='mmpretrain', type='ImageClassifier',
-        data_preprocessor=PREPROCESSOR,
-        backbone=dict(type='WideResNet', depth=10, widen_factor=1),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=10, in_channels=64,
-                  loss=dict(type='CrossEntropyLoss'), topk=(1, )))
+    return tiny_runs.classifier()
 
 
 def wrn_classifier() -> Dict:
     """A WRNClassifier: its loss takes the labels as one tensor."""
-    model = classifier()
-    model['type'] = 'WRNClassifier'
-    del model['head']['in_channels']
-    return model
+    return tiny_runs.classifier('WRNClassifier')
 
 
 def dkd() -> Dict:
     """DKD between WRNClassifiers: the labels reach the loss through a
     recorder of the student head's loss module."""
-    logits = dict(type='ModuleOutputs', source='head.fc')
-    return dict(
-        _scope_='mmrazor', type='FrozenTeacherDistill',
-        architecture=wrn_classifier(), teacher=wrn_classifier(),
-        distiller=dict(
-            type='ConfigurableDistiller',
-            student_recorders=dict(logits=logits, loss_inputs=dict(
-                type='ModuleInputs', source='head.loss_module')),
-            teacher_recorders=dict(logits=logits),
-            distill_losses=dict(loss_dkd=dict(
-                type='DecoupledKDLoss', alpha=1.0, beta=8.0,
-                temperature=4.0)),
-            loss_forward_mappings=dict(loss_dkd=dict(
-                preds_S=dict(from_student=True, recorder='logits'),
-                preds_T=dict(from_student=False, recorder='logits'),
-                gt_labels=dict(from_student=True, recorder='loss_inputs',
-                               data_idx=1)))))
+    model = tiny_runs.hinton_kd(wrn_classifier())
+    distiller = model['distiller']
+    distiller['student_recorders']['loss_inputs'] = dict(
+        type='ModuleInputs', source='head.loss_module')
+    distiller['distill_losses'] = dict(loss_dkd=dict(
+        type='DecoupledKDLoss', alpha=1.0, beta=8.0, temperature=4.0))
+    distiller['loss_forward_mappings'] = dict(loss_dkd=dict(
+        preds_S=dict(from_student=True, recorder='logits'),
+        preds_T=dict(from_student=False, recorder='logits'),
+        gt_labels=dict(from_student=True, recorder='loss_inputs',
+                       data_idx=1)))
+    return model
 
 
 def hinton_kd() -> Dict:
-    logits = dict(type='ModuleOutputs', source='head.fc')
-    return dict(
-        _scope_='mmrazor', type='FrozenTeacherDistill',
-        architecture=classifier(), teacher=classifier(),
-        distiller=dict(
-            type='ConfigurableDistiller',
-            student_recorders=dict(logits=logits),
-            teacher_recorders=dict(logits=logits),
-            distill_losses=dict(loss_kd=dict(
-                type='HintonKDLoss', temperature=4.0, loss_weight=0.9)),
-            loss_forward_mappings=dict(loss_kd=dict(
-                preds_S=dict(from_student=True, recorder='logits'),
-                preds_T=dict(from_student=False, recorder='logits')))))
+    return tiny_runs.hinton_kd(classifier())
 
 
 def device_loader(data_root: str) -> Dict:
-    return dict(type='DeviceCIFAR10Loader', data_root=data_root,
-                split='train', batch_size=8, augment=True, shuffle=True,
-                device='cpu')
+    return tiny_runs.device_loader(data_root, train=True)
 
 
 def standard_loader(data_root: str) -> Dict:
-    return dict(
-        batch_size=8, num_workers=0,
-        dataset=dict(_scope_='mmpretrain', type='LenientCIFAR10',
-                     data_root=data_root, split='train', download=False,
-                     pipeline=[dict(type='PackInputs')]),
-        sampler=dict(type='DefaultSampler', shuffle=True))
+    return tiny_runs.standard_loader(data_root, train=True)
 
 
 def train(model: Dict, loader: Dict, work_dir: str, loop_type=None,

@@ -14,6 +14,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import ValLoop
 
 from razor_wrn.engine.loops import TeacherStudentValLoop, TensorValLoop
+import tiny_runs
 
 pytestmark = pytest.mark.filterwarnings('ignore::UserWarning')
 
@@ -22,46 +23,19 @@ EVALUATOR = dict(type='Accuracy', topk=(1, 5), thrs=(0.0, 0.12))
 
 
 def classifier() -> Dict:
-    return dict(
-        _scope_='mmpretrain', type='WRNClassifier',
-        data_preprocessor=dict(
-            type='ClsDataPreprocessor', num_classes=10,
-            mean=[125.307, 122.961, 113.8575],
-            std=[51.5865, 50.847, 51.255], to_rgb=False),
-        backbone=dict(type='WideResNet', depth=10, widen_factor=1),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=10,
-                  loss=dict(type='CrossEntropyLoss'), topk=(1, )))
+    return tiny_runs.classifier('WRNClassifier')
 
 
 def distillation() -> Dict:
-    logits = dict(type='ModuleOutputs', source='head.fc')
-    return dict(
-        _scope_='mmrazor', type='FrozenTeacherDistill',
-        architecture=classifier(), teacher=classifier(),
-        distiller=dict(
-            type='ConfigurableDistiller',
-            student_recorders=dict(logits=logits),
-            teacher_recorders=dict(logits=logits),
-            distill_losses=dict(loss_kd=dict(type='HintonKDLoss')),
-            loss_forward_mappings=dict(loss_kd=dict(
-                preds_S=dict(from_student=True, recorder='logits'),
-                preds_T=dict(from_student=False, recorder='logits')))))
+    return tiny_runs.hinton_kd(classifier())
 
 
 def device_loader(data_root: str) -> Dict:
-    return dict(type='DeviceCIFAR10Loader', data_root=data_root,
-                split='test', batch_size=8, augment=False, shuffle=False,
-                device='cpu')
+    return tiny_runs.device_loader(data_root, train=False)
 
 
 def standard_loader(data_root: str) -> Dict:
-    return dict(
-        batch_size=8, num_workers=0,
-        dataset=dict(_scope_='mmpretrain', type='LenientCIFAR10',
-                     data_root=data_root, split='test', download=False,
-                     pipeline=[dict(type='PackInputs')]),
-        sampler=dict(type='DefaultSampler', shuffle=False))
+    return tiny_runs.standard_loader(data_root, train=False)
 
 
 class IterCounter(Hook):
