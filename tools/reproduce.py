@@ -30,7 +30,6 @@ others go on, and the tool exits 1 at the end.
 """
 import argparse
 import datetime
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -44,26 +43,13 @@ import torch
 from mmengine.config import DictAction
 
 import razor_wrn  # noqa: F401  (compat shim, safe loading, registries)
+from razor_wrn.apis import curves as plot_curves
+from razor_wrn.apis import flops as get_flops
+from razor_wrn.apis import test as test_tool
+from razor_wrn.apis import train as train_tool
 from razor_wrn.cli import (USER_ERRORS, UserError, load_config,
                            read_config_file, run_cli)
 from razor_wrn.script_jobs import job_context, run_script_function
-
-TOOLS = osp.dirname(osp.abspath(__file__))
-
-
-def _tool(relative_path: str):
-    """A script of tools/ as a module, to call its ``main(argv)``."""
-    path = osp.join(TOOLS, relative_path)
-    spec = importlib.util.spec_from_file_location(
-        osp.splitext(osp.basename(path))[0], path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-train_tool, test_tool = _tool('train.py'), _tool('test.py')
-get_flops = _tool('analysis_tools/get_flops.py')
-plot_curves = _tool('analysis_tools/plot_curves.py')
 
 
 def budget_options(table, budget: str, row: dict) -> List[str]:
