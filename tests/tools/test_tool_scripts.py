@@ -79,8 +79,9 @@ def cross_loads(script: Path, source: Optional[str] = None) -> List[str]:
         elif isinstance(node, ast.Call):
             if _called_name(node) in LOADERS:
                 found.append(f'{where}: calls {_called_name(node)}')
-            found += [f'{where}: names {arg.value!r}' for arg in ast.walk(
-                node) if isinstance(arg, ast.Constant) and arg.value in paths]
+            arguments = [*node.args, *(k.value for k in node.keywords)]
+            found += [f'{where}: names {arg.value!r}' for arg in arguments
+                      if isinstance(arg, ast.Constant) and arg.value in paths]
     return found
 
 
@@ -103,6 +104,7 @@ def test_the_check_finds_each_way_of_loading_a_script():
         "_tool('deployment/export_onnx.py')":
             "names 'deployment/export_onnx.py'",
         "_tool('plot_curves.py')": "names 'plot_curves.py'",
+        "_tool(path=osp.join(TOOLS, 'test.py'))": "names 'test.py'",
     }
     for source, finding in sources.items():
         found = cross_loads(script, source)
