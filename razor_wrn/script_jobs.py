@@ -2,12 +2,14 @@
 
 ``tools/reproduce.py --jobs N`` trains up to N table rows at once, each in
 its own process. The processes are forked from a forkserver that has
-imported ``razor_wrn`` (torch, mmengine, mmpretrain, mmrazor) once: a
+imported ``razor_wrn`` (torch, mmengine, mmpretrain, mmrazor) and the
+:mod:`razor_wrn.apis` modules the tools call (:data:`PRELOAD`) once: a
 fresh interpreter per row would pay those imports (seconds) every time,
 and forking the calling process itself would copy whatever state it holds
 (a CUDA context cannot cross a fork). A job's function and arguments are
 pickled, so :func:`run_script_function` lives here, importable by name,
-and loads the script by its path.
+and loads the script by its path; what the script calls (training,
+evaluation, counting) it imports from the package, not from other scripts.
 """
 import importlib.util
 import multiprocessing
@@ -29,11 +31,18 @@ def load_script(path: str):
     return module
 
 
+# What the forkserver imports before it forks a job: the package and what
+# the tools' jobs call (tools/reproduce.py's run_row trains, evaluates and
+# counts; the script also imports the curves, and with them matplotlib).
+PRELOAD = ('razor_wrn', 'razor_wrn.apis.train', 'razor_wrn.apis.test',
+           'razor_wrn.apis.flops', 'razor_wrn.apis.curves')
+
+
 def job_context() -> multiprocessing.context.BaseContext:
     """The multiprocessing context the jobs start from: a forkserver that
-    has imported ``razor_wrn``."""
+    has imported :data:`PRELOAD`."""
     context = multiprocessing.get_context('forkserver')
-    context.set_forkserver_preload(['razor_wrn'])
+    context.set_forkserver_preload(list(PRELOAD))
     return context
 
 

@@ -11,6 +11,7 @@ import torch
 
 import razor_wrn  # noqa: F401  (compat shim, registries)
 from razor_wrn import cli
+from razor_wrn.apis import train as train_api
 from razor_wrn.checkpoint import CheckpointError
 from razor_wrn.cli import UserError, load_config, run_cli, writable_dir
 from razor_wrn.datasets import CIFARDataError
@@ -258,7 +259,7 @@ def test_train_resume_from_a_missing_file(train_tool, tmp_path):
 
 
 def test_train_amp_on_a_gpu(train_tool, monkeypatch):
-    monkeypatch.setattr(train_tool, 'get_device', lambda: 'cuda')
+    monkeypatch.setattr(train_api, 'get_device', lambda: 'cuda')
     cfg = merged(train_tool, '--amp')
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
     assert cfg.optim_wrapper.loss_scale == 'dynamic'
@@ -270,7 +271,7 @@ def test_train_amp_on_a_gpu(train_tool, monkeypatch):
 
 
 def test_train_amp_on_a_cpu_is_bf16_autocast(train_tool, monkeypatch):
-    monkeypatch.setattr(train_tool, 'get_device', lambda: 'cpu')
+    monkeypatch.setattr(train_api, 'get_device', lambda: 'cpu')
     cfg = merged(train_tool, '--amp')
     assert cfg.optim_wrapper.type == 'BF16AutocastOptimWrapper'
     assert 'loss_scale' not in cfg.optim_wrapper
@@ -305,7 +306,7 @@ def test_train_launcher_and_local_rank(train_tool):
 def test_train_main_reports_user_errors_before_building_a_runner(
         train_tool, argv, expected, capsys, monkeypatch):
     monkeypatch.setattr(
-        train_tool, 'build_runner',
+        train_api, 'build_runner',
         lambda cfg: pytest.fail('built a runner for a bad command line'))
 
     with pytest.raises(SystemExit) as exit_info:
@@ -329,7 +330,7 @@ def test_train_main_builds_and_trains_the_merged_config(
         def train(self):
             trained.append(self.cfg)
 
-    monkeypatch.setattr(train_tool, 'build_runner', FakeRunner)
+    monkeypatch.setattr(train_api, 'build_runner', FakeRunner)
     run_cli(train_tool.main, [CONFIG, '--work-dir', str(tmp_path), '--amp'])
 
     assert len(trained) == 1

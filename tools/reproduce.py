@@ -30,7 +30,6 @@ others go on, and the tool exits 1 at the end.
 """
 import argparse
 import datetime
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -41,29 +40,16 @@ from multiprocessing.connection import wait
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import torch
-from mmengine.config import DictAction
 
 import razor_wrn  # noqa: F401  (compat shim, safe loading, registries)
+from razor_wrn.apis import curves as plot_curves
+from razor_wrn.apis import flops as get_flops
+from razor_wrn.apis import test as test_tool
+from razor_wrn.apis import train as train_tool
 from razor_wrn.cli import (USER_ERRORS, UserError, load_config,
                            read_config_file, run_cli)
+from razor_wrn.config_options import ConfigOptionAction
 from razor_wrn.script_jobs import job_context, run_script_function
-
-TOOLS = osp.dirname(osp.abspath(__file__))
-
-
-def _tool(relative_path: str):
-    """A script of tools/ as a module, to call its ``main(argv)``."""
-    path = osp.join(TOOLS, relative_path)
-    spec = importlib.util.spec_from_file_location(
-        osp.splitext(osp.basename(path))[0], path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-train_tool, test_tool = _tool('train.py'), _tool('test.py')
-get_flops = _tool('analysis_tools/get_flops.py')
-plot_curves = _tool('analysis_tools/plot_curves.py')
 
 
 def budget_options(table, budget: str, row: dict) -> List[str]:
@@ -148,10 +134,25 @@ def _read_json(path: str):
 
 
 def _as_dict(options: List[str]) -> dict:
-    """``['k=v', ...]`` parsed as ``--cfg-options`` parses them."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--o', nargs='+', action=DictAction, default={})
-    return parser.parse_args(['--o', *options] if options else []).o
+    """``['k=v', ...]`` parsed as the tools parse ``--cfg-options``
+    (:class:`ConfigOptionAction`: spaces and quoted commas stay in a value).
+
+    Raises:
+        UserError: If an option is not ``KEY=VALUE``.
+    """
+    parser = _OptionParser()
+    parser.add_argument('--cfg-options', nargs='+',
+                        action=ConfigOptionAction, default={})
+    return parser.parse_args(
+        ['--cfg-options', *options] if options else []).cfg_options
+
+
+class _OptionParser(argparse.ArgumentParser):
+    """A parser whose errors are a row's :class:`UserError`, not an exit
+    of the whole table."""
+
+    def error(self, message: str):
+        raise UserError(message)
 
 
 def title(table, budget: str) -> str:

@@ -5,80 +5,11 @@
         [--launcher none|pytorch|slurm]
 
 With a distillation config, the student is evaluated. The checkpoint must
-fit the model exactly (strict loading).
+fit the model exactly (strict loading). The command line and the evaluation
+are :mod:`razor_wrn.apis.test`.
 """
-import argparse
-import os.path as osp
-from typing import List, Optional
-
-import mmengine
-from mmengine.dist import is_main_process
-from mmengine.model import is_model_wrapper
-
-import razor_wrn  # noqa: F401  (compat shim, safe loading, registries)
-from razor_wrn.checkpoint import (load_checkpoint_file,
-                                  load_weights_strictly, state_dict_of)
-from razor_wrn.cli import (UserError, add_run_arguments, build_runner,
-                           default_work_dir, load_config, parse_run_args,
-                           run_cli, writable_dir)
-
-
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Evaluate a checkpoint')
-    parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file path or URL')
-    parser.add_argument(
-        '--work-dir', help='where the evaluation logs go')
-    parser.add_argument(
-        '--out', help='write the metrics (or predictions) to this file')
-    parser.add_argument(
-        '--out-item', choices=['metrics', 'pred'], default='metrics',
-        help="what --out holds: the metrics as JSON/YAML/pickle by the "
-        "file's extension, or the raw predictions (pickle)")
-    add_run_arguments(parser, 'test_dataloader.batch_size=64')
-    return parse_run_args(parser, argv)
-
-
-def main(argv: Optional[List[str]] = None) -> None:
-    args = parse_args(argv)
-    cfg = load_config(args.config, args.cfg_options)
-    cfg.launcher = args.launcher
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(
-        args.config)
-    # Loaded strictly below instead: the Runner's own loading only warns
-    # when keys or shapes do not match.
-    cfg.load_from = None
-    cfg.resume = False
-    if 'teacher_ckpt' in cfg.model:
-        # A distillation checkpoint carries the teacher's weights itself.
-        cfg.model.teacher_ckpt = None
-    if args.out and args.out_item == 'pred':
-        evaluators = cfg.test_evaluator
-        if not isinstance(evaluators, (list, tuple)):
-            evaluators = [evaluators]
-        cfg.test_evaluator = [
-            *evaluators,
-            dict(type='DumpResults', out_file_path=args.out)
-        ]
-    if args.out and args.out_item == 'metrics' and osp.splitext(
-            args.out)[1] not in ('.json', '.yaml', '.yml', '.pkl', '.pickle'):
-        raise UserError(
-            f'--out {args.out!r}: use a .json, .yaml or .pkl file name.')
-
-    writable_dir(cfg.work_dir, '--work-dir')
-    if args.out:
-        writable_dir(osp.dirname(osp.abspath(args.out)), '--out folder')
-    checkpoint = load_checkpoint_file(args.checkpoint)
-    runner = build_runner(cfg)
-    model = runner.model.module if is_model_wrapper(
-        runner.model) else runner.model
-    load_weights_strictly(model, state_dict_of(checkpoint, args.checkpoint),
-                          args.checkpoint)
-    metrics = runner.test()
-    if args.out and args.out_item == 'metrics' and is_main_process():
-        mmengine.dump(metrics, args.out)
-        runner.logger.info(f'Metrics written to {args.out}')
-
+from razor_wrn.apis.test import main, parse_args  # noqa: F401
+from razor_wrn.cli import run_cli
 
 if __name__ == '__main__':
     run_cli(main)

@@ -3,6 +3,7 @@ does to the config, the errors, and a run with --compile on a CPU."""
 import pytest
 
 from conftest import run_tool
+from razor_wrn.apis import train as train_api
 from razor_wrn.cli import UserError, load_config
 
 DEVICE = 'configs/vanilla/wrn16-w2_b128x1_cifar10_device.py'
@@ -28,7 +29,7 @@ def test_compile_refuses_an_iteration_based_loop(tools):
 
 
 def test_amp_bf16_and_fp16(tools, monkeypatch):
-    monkeypatch.setattr(tools['train'], 'get_device', lambda: 'cuda')
+    monkeypatch.setattr(train_api, 'get_device', lambda: 'cuda')
     cfg = merged(tools, '--amp', 'bf16')
     assert (cfg.optim_wrapper.type, cfg.optim_wrapper.device_type) == (
         'BF16AutocastOptimWrapper', 'cuda')
@@ -37,7 +38,7 @@ def test_amp_bf16_and_fp16(tools, monkeypatch):
         'AmpOptimWrapper', 'dynamic')
     cfg = merged(tools, '--amp')  # a GPU: fp16, as before
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
-    monkeypatch.setattr(tools['train'], 'get_device', lambda: 'cpu')
+    monkeypatch.setattr(train_api, 'get_device', lambda: 'cpu')
     with pytest.raises(UserError, match='--amp fp16 needs a GPU'):
         merged(tools, '--amp', 'fp16')
 

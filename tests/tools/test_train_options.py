@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from conftest import run_tool
+from razor_wrn.apis import train as train_api
 from razor_wrn.engine.optim_wrappers import BF16AutocastOptimWrapper
 
 VANILLA = 'configs/vanilla/wrn16-w2_b128x1_cifar10.py'
@@ -31,7 +32,7 @@ def test_bf16_autocast_optim_wrapper_casts_the_forward_only():
 def test_amp_on_a_cpu_trains_with_a_finite_loss(
         tools, tmp_path, make_tiny_cifar10, data_options, capsys,
         monkeypatch):
-    monkeypatch.setattr(tools['train'], 'get_device', lambda: 'cpu')
+    monkeypatch.setattr(train_api, 'get_device', lambda: 'cpu')
     data = make_tiny_cifar10(per_class_train=2, per_class_test=1)
     code, out = run_tool(tools['train'], [
         VANILLA, '--amp', '--no-validate', '--work-dir', str(tmp_path),
