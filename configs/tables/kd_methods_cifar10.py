@@ -1,5 +1,6 @@
-# Distillation methods for WRN-40-2 -> WRN-16-2 at equal budget: the same
-# teacher (trained first by its row), student, data and schedule for each.
+# Distillation methods for WRN-40-2 -> WRN-16-2, the students at equal
+# budget: the same teacher (trained first by its row, longer under --budget
+# short), student, data and schedule for each.
 # Only the two vanilla rows have a published CIFAR-10 number (MMRazor's).
 # python tools/reproduce.py configs/tables/kd_methods_cifar10.py --budget short
 title = ('Distillation methods, WRN-40-2 -> WRN-16-2 on CIFAR-10, students '
