@@ -9,10 +9,11 @@ title = ('Distillation methods, WRN-40-2 -> WRN-16-2 on CIFAR-10, students '
 # over all 128, like the b128x1 vanilla rows (recipe_world_size=None turns
 # off the b16x8 recipe's 8 BatchNorm groups of 16).
 cfg_options = ['train_dataloader.batch_size=128', 'recipe_world_size=None']
-# --budget short: about 50 minutes on a 2-core CPU with --jobs 2. The
-# teacher row trains twice as long as the students: at the students' 5
-# epochs it is no better than the student alone, so distilling from it
-# cannot show anything; 10 epochs is what the time allows.
+# --budget short: 62 minutes on a 2-core CPU with --jobs 2 (2026-12-04,
+# beside other jobs). The teacher row trains twice as long as the
+# students: at the students' 5 epochs it is no better than the student
+# alone, so distilling from it cannot show anything; 10 epochs is what
+# the time allows.
 short = dict(epochs=5, train_images=3000, test_images=1000,
              teacher_epochs=10)
 teacher = 'teacher WRN-40-2'
