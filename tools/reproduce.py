@@ -24,7 +24,10 @@ that run's final checkpoint (a teacher with seeds: its first seed's).
 ``--budget short`` trains ``short.epochs`` epochs (lr /10 at half and three
 quarters) on the first ``short.train_images`` training images and scores
 the first ``short.test_images`` test images (the table sets them), so a
-table runs on a CPU in about an hour; the title says so. A row that fails
+table runs on a CPU in about an hour; the title says so. A table may give
+its teacher rows (those another row names as ``teacher``) a longer budget,
+``short.teacher_epochs`` (default: ``short.epochs``), so that the teacher
+is better than the student trained alone; the title then names both. A row that fails
 gets one error line (and the rows that need it as teacher are not run); the
 others go on, and the tool exits 1 at the end.
 """
@@ -59,7 +62,7 @@ def budget_options(table, budget: str, row: dict) -> List[str]:
         row.get('cfg_options', []))
     if budget == 'short':
         short = table.short
-        epochs = short.epochs
+        epochs = short_epochs(table, row)
         options += [
             f'train_cfg.max_epochs={epochs}',
             f'param_scheduler.milestones=[{epochs // 2},{epochs * 3 // 4}]',
@@ -69,6 +72,27 @@ def budget_options(table, budget: str, row: dict) -> List[str]:
             *row.get('short_options', []),
         ]
     return options
+
+
+def teacher_names(table) -> set:
+    """The names of the rows that another row takes as its teacher."""
+    return {row['teacher'] for row in table.rows
+            if row.get('teacher') is not None}
+
+
+def short_epochs(table, row: dict) -> int:
+    """A row's epochs under the short budget: ``short.teacher_epochs`` for
+    a teacher row where the table sets it, else ``short.epochs``.
+
+    A teacher trained as briefly as its students is no better than the
+    student alone, and a table of distillation methods then only shows
+    that each method runs; a longer teacher budget lets it show what
+    distilling from a better network does.
+    """
+    short = table.short
+    if row['name'] in teacher_names(table):
+        return short.get('teacher_epochs', short.epochs)
+    return short.epochs
 
 
 def data_options(data_root: Optional[str]) -> List[str]:
@@ -160,8 +184,14 @@ def title(table, budget: str) -> str:
     text = table.title
     if budget == 'short':
         short = table.short
-        text += (f' (short budget: {short.epochs} epochs on the first '
-                 f'{short.train_images:,} training images, scored on the '
+        teacher_epochs = short.get('teacher_epochs', short.epochs)
+        # Both budgets, so a reader sees that the teacher trained longer.
+        teacher_text = (f' (teacher rows: {teacher_epochs})'
+                        if teacher_names(table) and
+                        teacher_epochs != short.epochs else '')
+        text += (f' (short budget: {short.epochs} epochs{teacher_text} on '
+                 f'the first {short.train_images:,} training images, '
+                 'scored on the '
                  f'first {short.test_images:,} test images; not comparable '
                  'with the reference)')
     device = (torch.cuda.get_device_name() if torch.cuda.is_available() else
@@ -461,6 +491,13 @@ def load_table(path: str):
     if not seen or 'title' not in table or 'short' not in table:
         raise UserError(f'{path!r}: a table needs `title`, `rows` and '
                         '`short`.')
+    for key in ('epochs', 'teacher_epochs'):
+        epochs = table.short.get(key, 1)
+        if not isinstance(epochs, int) or isinstance(epochs, bool) or \
+                epochs < 1:
+            raise UserError(f'{path!r}: short.{key}={epochs!r}; give a '
+                            'positive number of epochs, e.g. '
+                            f'short.{key}=12.')
     return table
 
 
