@@ -162,6 +162,11 @@ def _timestamp() -> str:
     return time.strftime('%Y%m%d_%H%M%S', time.localtime(time.time()))
 
 
+def wait_for_the_next_second() -> None:
+    """Sleep until ``time.time()`` reaches the next whole second."""
+    time.sleep(1 - time.time() % 1)
+
+
 def _name_the_run(cfg: Config) -> None:
     """Give a Runner built in the same second as an earlier one of this
     process its own experiment name, or wait for the next second if it
@@ -176,7 +181,7 @@ def _name_the_run(cfg: Config) -> None:
     """
     runs = _runs_by_second.get(_timestamp(), [])
     if osp.abspath(cfg.get('work_dir') or '.') in runs:
-        time.sleep(1 - time.time() % 1)
+        wait_for_the_next_second()
         runs = []
     name = cfg.get('experiment_name') or osp.splitext(
         osp.basename(cfg.filename or 'run'))[0]

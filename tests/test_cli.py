@@ -11,6 +11,9 @@ import torch
 
 import razor_wrn  # noqa: F401  (compat shim, registries)
 from razor_wrn import cli
+
+# The real wait (conftest makes the suite's clock jump instead).
+REAL_WAIT = cli.wait_for_the_next_second
 from razor_wrn.apis import train as train_api
 from razor_wrn.checkpoint import CheckpointError
 from razor_wrn.cli import UserError, load_config, run_cli, writable_dir
@@ -498,6 +501,7 @@ def test_runners_built_back_to_back_keep_their_own_logs(tmp_path,
         clock[0] += seconds
 
     monkeypatch.setattr(time, 'sleep', sleep)
+    monkeypatch.setattr(cli, 'wait_for_the_next_second', REAL_WAIT)
     cfg = load_config(CONFIG, {'model.backbone.depth': 10,
                                'model.backbone.widen_factor': 1})
     runners = []

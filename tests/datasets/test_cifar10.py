@@ -1,5 +1,6 @@
 """Contracts of ``LenientCIFAR10``: same data as mmpretrain, safe loading,
 clear errors, md5 leniency."""
+import gc
 import hashlib
 import io
 import os
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 
 import razor_wrn  # noqa: F401  (compat shim before anything mmrazor)
+from mmengine.dataset import BaseDataset
 from mmpretrain.datasets import CIFAR10
 from mmpretrain.datasets.categories import CIFAR10_CATEGORIES
 from mmpretrain.registry import DATASETS
@@ -37,8 +39,8 @@ class _NoMd5CIFAR10(CIFAR10):
 def _load(data_root: str, **kwargs: Any) -> LenientCIFAR10:
     """Build the dataset, ignoring the expected md5 warning of tiny data.
 
-    ``serialize_data=False`` skips mmengine's ``gc.collect()`` (0.5 s a
-    build); it does not change what is loaded.
+    ``serialize_data=False`` keeps the data list (``get_data_info`` reads
+    it); it does not change what is loaded.
     """
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', CIFARChecksumWarning)
@@ -105,6 +107,19 @@ def test_same_data_as_mmpretrain_cifar10(tiny_cifar10: str,
         assert a.keys() == b.keys()
         assert a['gt_label'] == b['gt_label']
         np.testing.assert_array_equal(a['img'], b['img'])
+
+
+def test_serialized_like_mmengine_without_a_garbage_collection(
+        tiny_cifar10: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # mmengine's own serialization is the reference, byte for byte.
+    ours, reference = (_load(tiny_cifar10) for _ in range(2))
+    expected = BaseDataset._serialize_data(reference)
+    monkeypatch.setattr(gc, 'collect', lambda *args: pytest.fail(
+        'a full garbage collection per data set built'))
+    data_bytes, ends = ours._serialize_data()
+    np.testing.assert_array_equal(data_bytes, expected[0])
+    np.testing.assert_array_equal(ends, expected[1])
+    assert ends.dtype == np.int64 and ours.data_list == []
 
 
 class _Python2Pickler(pickle._Pickler):

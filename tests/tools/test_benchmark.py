@@ -120,7 +120,10 @@ def test_vanilla_config_real_data_and_device_loader(tool, tiny_cifar10,
                           'hand_train', 'runner_eval', 'hand_eval'})
     assert tiny_cifar10 in result.settings['data']
     assert result.settings['memory format'] == 'contiguous (NCHW)'
-    assert result.notes == []
+    # Only a busy machine (other tests running beside this one) may add a
+    # note: a hand-written limit exists and segments hold no epoch start.
+    assert [note for note in result.notes
+            if 'the machine was busy' not in note] == []
     printed = capsys.readouterr().out
     for text in ('Runner train iteration, device loader',
                  'hand-written train step', 'Runner/limit train',

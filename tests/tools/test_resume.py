@@ -2,6 +2,7 @@
 leave the original run alone, strict weights, damaged checkpoints."""
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -105,8 +106,11 @@ def _state(path: Path, epoch: int) -> Path:
 
 
 def test_damaged_pointer_or_newest_checkpoint_falls_back(tmp_path, capsys):
-    older = _state(tmp_path / 'epoch_1.pth', 1)
-    newest = _state(tmp_path / 'epoch_2.pth', 2)
+    older = _state(tmp_path / 'epoch_9.pth', 9)
+    newest = _state(tmp_path / 'epoch_10.pth', 10)
+    # Written within one tick of the file system's clock: the same time.
+    for path in (older, newest):
+        os.utime(path, ns=(1_700_000_000_000_000_000, ) * 2)
     pointer = tmp_path / 'last_checkpoint'
     pointer.write_text(str(newest))
     assert resume_checkpoint(str(tmp_path), None) == str(newest)
