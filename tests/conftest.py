@@ -18,6 +18,7 @@ all are written by ``razor_wrn.datasets.synthetic_cifar``.
 (tests call their ``main(argv)``); ``data_options`` points a config's loaders
 at tiny data.
 """
+import copy
 import gc
 import importlib.util
 import io
@@ -317,6 +318,56 @@ def _unformatted_config_text():
     mmengine_config.FormatCode = lambda text, **kwargs: (text, False)
     yield
     mmengine_config.FormatCode = saved
+
+
+@pytest.fixture(autouse=True, scope='session')
+def _repository_configs_parsed_once():
+    """Parse each of the repository's config files once per process.
+
+    ``Config.fromfile`` parses a config and each of its bases (about seven
+    files) on every call: 429 loads, a sixth of the suite's CPU time. The
+    files under ``configs/`` do not change while the suite runs; every call
+    still gets its own deep copy of the parsed dict. Files elsewhere (the
+    tests' own configs in temporary folders) are parsed every time.
+    """
+    from mmengine.config import Config
+    parse = Config.__dict__['_file2dict'].__func__
+    configs = str(REPO / 'configs') + os.sep
+    parsed: dict = {}
+
+    def parse_once(filename: str, *args, **kwargs) -> tuple:
+        if not os.path.realpath(filename).startswith(configs):
+            return parse(filename, *args, **kwargs)
+        key = (filename, os.getcwd(), args, tuple(sorted(kwargs.items())))
+        if key not in parsed:
+            parsed[key] = parse(filename, *args, **kwargs)
+        return copy.deepcopy(parsed[key])
+
+    Config._file2dict = staticmethod(parse_once)
+    yield
+    Config._file2dict = staticmethod(parse)
+
+
+@pytest.fixture(autouse=True, scope='session')
+def _environment_read_once():
+    """Read the environment report and the git hash once per process.
+
+    A Runner logs ``collect_env()`` (it runs ``gcc --version``) when it is
+    built and records the git hash (``git rev-parse HEAD``) when it starts
+    and in every checkpoint: about 500 forks of the test process per
+    suite. Neither changes while the suite runs.
+    """
+    import mmengine.hooks.runtime_info_hook as runtime_info_hook
+    import mmengine.runner.runner as runner
+    saved = (runner.collect_env, runner.get_git_hash,
+             runtime_info_hook.get_git_hash)
+    env, git_hash = runner.collect_env(), runner.get_git_hash()
+    runner.collect_env = lambda: copy.deepcopy(env)
+    runner.get_git_hash = runtime_info_hook.get_git_hash = \
+        lambda *args, **kwargs: git_hash
+    yield
+    (runner.collect_env, runner.get_git_hash,
+     runtime_info_hook.get_git_hash) = saved
 
 
 @pytest.fixture(autouse=True, scope='session')

@@ -67,6 +67,9 @@ def setup(tmp_path_factory, make_tiny_cifar10, data_options):
     root = tmp_path_factory.mktemp('bank')
     data = make_tiny_cifar10(per_class_train=1, per_class_test=1)
     options = data_options(data, 2) + TINY
+    # One teacher every time: how far float rounding carries the bank run
+    # from the online one over five epochs depends on the teacher.
+    torch.manual_seed(0)
     teacher = MODELS.build(
         kd_cfg(options + ['model.teacher_ckpt=None']).model).teacher
     with torch.no_grad():  # confident logits, so KD terms are not ~0
@@ -136,10 +139,13 @@ def test_fp16_bank_and_an_interrupted_build_resumes(setup, capsys):
 
 
 def test_kd_from_the_bank_follows_the_online_run(setup, tools, tmp_path):
+    # At lr 0.1, steps on batches of 2 carry float rounding (the bank's
+    # logits come from batches of another size) to 1e-3 in a weight
+    # within ten steps for some teachers; at 0.01 both runs stay within
+    # 3e-7 of each other, so the comparison can be tight.
     common = ['--no-validate', '--cfg-options', *setup['options'],
-              'train_cfg.max_epochs=5',
-              'default_hooks.checkpoint.interval=5', 'randomness.seed=0',
-              'randomness.deterministic=True']
+              'train_cfg.max_epochs=2', 'optim_wrapper.optimizer.lr=0.01',
+              'randomness.seed=0', 'randomness.deterministic=True']
     runs = {}
     for name, extra in (('online', []), ('bank', [
             f'model.teacher_bank.path={setup["bank"]}',
@@ -147,18 +153,18 @@ def test_kd_from_the_bank_follows_the_online_run(setup, tools, tmp_path):
         tools['train'].main([KD, '--work-dir', str(tmp_path / name),
                              *common, *extra])
         runs[name] = (scalars(tmp_path / name), torch.load(
-            tmp_path / name / 'epoch_5.pth',
+            tmp_path / name / 'epoch_2.pth',
             weights_only=True)['state_dict'])
     (online, online_weights), (banked, bank_weights) = runs.values()
-    assert len(online) == len(banked) == 25
-    # Terms well above the 1e-4 tolerance of the comparison below.
+    assert len(online) == len(banked) == 10
+    # Terms well above the 1e-5 tolerance of the comparison below.
     assert min(row['loss_kd'] for row in online) > 1e-3
     for ours, theirs in zip(banked, online):
         assert ours['step'] == theirs['step']
         for key in ('loss', 'loss_kd', 'loss_student'):
-            assert abs(ours[key] - theirs[key]) <= 1e-4, (ours, theirs)
+            assert abs(ours[key] - theirs[key]) <= 1e-5, (ours, theirs)
     for key, value in online_weights.items():
-        torch.testing.assert_close(bank_weights[key], value, atol=1e-4,
+        torch.testing.assert_close(bank_weights[key], value, atol=1e-5,
                                    rtol=0)
 
 
