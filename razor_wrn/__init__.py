@@ -1,7 +1,8 @@
 """razor_wrn: distillation of Wide Residual Networks on the OpenMMLab stack.
 
 Importing the package applies the torch/mmrazor compat shim, makes every
-checkpoint load safe (``razor_wrn.checkpoint``), silences mmcv-lite's
+checkpoint load safe (``razor_wrn.checkpoint``), has mmengine format a
+config's text once (``razor_wrn.config_text``), silences mmcv-lite's
 warning about an op it lacks and registers the package's modules in the
 mmpretrain, mmrazor and mmengine registries.
 """
@@ -28,6 +29,10 @@ from . import compat  # noqa: F401,E402  isort:skip
 from .checkpoint import use_safe_checkpoint_loaders  # noqa: E402 isort:skip
 
 use_safe_checkpoint_loaders()
+
+from .config_text import format_config_text_once  # noqa: E402 isort:skip
+
+format_config_text_once()
 
 from . import (datasets, engine, models, resume,  # noqa: E402,F401
                teacher_bank)
