@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from conftest import load_tool
+from razor_wrn.apis import train as train_api
+from razor_wrn.cli import UserError
 
 reproduce = load_tool('reproduce.py')
 TINY = ['backbone.depth=10', 'backbone.widen_factor=1']
@@ -69,8 +71,8 @@ def test_done_rows_are_skipped_and_interrupted_ones_resumed(
         table_run, monkeypatch):
     root = table_run['root']
     calls = []
-    train = reproduce.train_tool.main
-    monkeypatch.setattr(reproduce.train_tool, 'main',
+    train = train_api.main
+    monkeypatch.setattr(train_api, 'main',
                         lambda argv: calls.append(argv) or train(argv))
     assert reproduce.main(table_run['argv']) == table_run['results']
     assert calls == []
@@ -94,7 +96,7 @@ def test_each_failing_row_gets_one_error(tmp_path, capsys):
         'title = "Broken"\nshort = dict(epochs=1, train_images=1, '
         'test_images=1)\nrows = [dict(name="a", config="no/such.py"), '
         'dict(name="b", config="no/such.py", teacher="a")]\n')
-    with pytest.raises(reproduce.UserError, match=r"2 row\(s\) failed"):
+    with pytest.raises(UserError, match=r"2 row\(s\) failed"):
         reproduce.main([str(table), '--work-root', str(tmp_path / 'runs')])
     out = capsys.readouterr().out
     assert "ERROR: row 'a': Config file not found: 'no/such.py'." in out
@@ -111,6 +113,6 @@ def test_seeds_must_be_distinct_integers(seeds, tmp_path):
         'title = "Bad"\nshort = dict(epochs=1, train_images=1, '
         f'test_images=1)\nrows = [dict(name="a", config="x.py", '
         f'seeds={seeds})]\n')
-    with pytest.raises(reproduce.UserError,
+    with pytest.raises(UserError,
                        match="row 'a' has seeds=.*; give a list of distinct"):
         reproduce.main([str(table)])
