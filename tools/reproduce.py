@@ -1,7 +1,8 @@
 """Train, evaluate and tabulate the rows of a results table.
 
     python tools/reproduce.py TABLE [--budget full|short] [--work-root DIR]
-        [--data-root DIR] [--jobs N]
+        [--data-root DIR] [--jobs N] [--compile] [--amp fp16|bf16]
+        [--channels-last]
 
 TABLE (``configs/tables/*.py``) names its rows: a config, optionally the
 row whose final checkpoint is the row's teacher (``model.teacher_ckpt``),
@@ -30,6 +31,17 @@ its teacher rows (those another row names as ``teacher``) a longer budget,
 is better than the student trained alone; the title then names both. A row
 that fails gets one error line (and the rows that need it as teacher are
 not run); the others go on, and the tool exits 1 at the end.
+
+``--compile``, ``--amp fp16|bf16`` and ``--channels-last`` are passed to
+each row's training as tools/train.py takes them: ``--compile`` trains
+with ``CapturedEpochBasedTrainLoop`` (each step a replayed CUDA graph
+where it can be recorded, eager tensor-batch steps on a CPU; the run's log
+says which), ``--amp bf16`` in bf16 autocast without loss scaling (CPU or
+GPU), ``--amp fp16`` in fp16 autocast with a dynamic loss scale (GPU only:
+on a CPU every row fails with that error), ``--channels-last`` in NHWC
+memory format. The evaluation is the same with or without them. A row
+finished before is skipped, whatever it was trained with; an interrupted
+one resumes with the flags given now.
 
 The command line and the table's run are :mod:`razor_wrn.apis.reproduce`,
 its pieces :mod:`razor_wrn.reproduce`.

@@ -31,6 +31,18 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='rows (and seeds) trained at once, each in its '
                         'own process (default 1: one after the other, in '
                         'this process)')
+    parser.add_argument(
+        '--compile', action='store_true',
+        help='train every row as tools/train.py --compile does (each step '
+        'a replayed CUDA graph where it can be recorded)')
+    parser.add_argument(
+        '--amp', choices=['fp16', 'bf16'],
+        help='train every row in mixed precision, as tools/train.py --amp '
+        'does (fp16 needs a GPU)')
+    parser.add_argument(
+        '--channels-last', action='store_true',
+        help='train every row in channels-last memory format, as '
+        'tools/train.py --channels-last does')
     return parser.parse_args(argv)
 
 
@@ -39,6 +51,17 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(
             f'{text!r} is not a positive number of jobs; pass e.g. --jobs 2')
     return int(text)
+
+
+def train_args(args: argparse.Namespace) -> List[str]:
+    """The tools/train.py arguments every row trains with, from the fast
+    path flags; the evaluation takes none of them."""
+    flags = ['--compile'] if args.compile else []
+    if args.amp:
+        flags += ['--amp', args.amp]
+    if args.channels_last:
+        flags.append('--channels-last')
+    return flags
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, dict]:
@@ -56,7 +79,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, dict]:
     table = load_table(args.table)
     root = osp.join(args.work_root,
                     osp.splitext(osp.basename(args.table))[0], args.budget)
-    jobs = table_jobs(table, args.budget, args.data_root, root)
+    jobs = table_jobs(table, args.budget, args.data_root, root,
+                      train_args(args))
     runs = run_in_this_process(jobs) if args.jobs == 1 else \
         run_in_processes(jobs, args.jobs)
     results = {row['name']: row_result(row, runs) for row in table.rows}

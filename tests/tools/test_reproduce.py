@@ -1,6 +1,7 @@
 """reproduce.py end to end on a two-row table (a teacher and the KD student
 it teaches): train, evaluate, tabulate; skip what is done; resume what was
-interrupted; one error per failing row; a malformed seeds list."""
+interrupted; one error per failing row; a malformed seeds list; the rows
+trained with --compile --amp bf16 --channels-last."""
 import json
 from pathlib import Path
 
@@ -88,6 +89,37 @@ def test_done_rows_are_skipped_and_interrupted_ones_resumed(
     assert 'resumed epoch: 1, iter: 2' in newest_log
     assert results['teacher'] == table_run['results']['teacher']
     assert (student / 'epoch_2.pth').is_file()
+
+
+def test_rows_train_with_the_fast_path_options(tmp_path, make_tiny_cifar10,
+                                              data_options):
+    """--compile --amp bf16 --channels-last reach each row's training (the
+    captured loop, eager on a CPU) and not its evaluation."""
+    data = make_tiny_cifar10(per_class_train=4, per_class_test=2)
+    table = tmp_path / 'fast.py'
+    rows = [dict(name='wrn',
+                 config='configs/vanilla/wrn40-w2_b128x1_cifar10.py',
+                 cfg_options=[f'model.{o}' for o in TINY])]
+    table.write_text(f'title = "Fast"\ncfg_options = '
+                     f'{data_options(data, 10)!r}\nshort = dict(epochs=1, '
+                     f'train_images=20, test_images=10)\nrows = {rows!r}\n')
+    results = reproduce.main([
+        str(table), '--budget', 'short', '--work-root', str(tmp_path),
+        '--compile', '--amp', 'bf16', '--channels-last'])
+    run = tmp_path / 'fast' / 'short' / 'wrn'
+    log = next(run.glob('*/*.log')).read_text()
+    assert ('Eager training steps on tensor batches: CUDA graphs need a CUDA '
+            'device (the model is on cpu).') in log
+    assert 'Model in channels-last (NHWC) memory format.' in log
+    trained = ''.join((run / 'wrn40-w2_b128x1_cifar10.py').read_text().split())
+    assert "type='CapturedEpochBasedTrainLoop'" in trained
+    assert "type='BF16AutocastOptimWrapper'" in trained
+    evaluated = (run / 'test' / 'wrn40-w2_b128x1_cifar10.py').read_text()
+    assert 'Captured' not in evaluated and 'BF16' not in evaluated
+    saved = json.loads((tmp_path / 'fast' / 'short' / 'results.json'
+                        ).read_text())
+    assert saved['rows'][0]['top1'] == results['wrn']['top1']
+    assert (run / 'epoch_1.pth').is_file()
 
 
 def test_each_failing_row_gets_one_error(tmp_path, capsys):

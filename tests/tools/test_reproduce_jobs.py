@@ -65,8 +65,9 @@ def parallel_run(tmp_path_factory, make_tiny_cifar10, data_options):
     folder = tmp_path_factory.mktemp('parallel')
     data = make_tiny_cifar10(per_class_train=4, per_class_test=2)
     table = _seeds_table(folder / 'seeds.py', data_options(data, 10))
+    # --channels-last: a training argument that must cross to the jobs.
     argv = [table, '--budget', 'short', '--work-root', str(folder / 'runs'),
-            '--jobs', '2']
+            '--jobs', '2', '--channels-last']
     output = io.StringIO()
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(
             output):
@@ -93,8 +94,9 @@ def test_jobs_run_students_together_after_their_teacher(parallel_run):
         dumped = (work_dir / 'wrn40-2_to_wrn16-2.py').read_text()
         assert f'seed={seed}' in dumped
         assert str(root / 'teacher' / 'epoch_2.pth') in dumped
-        assert 'Epoch(train) [2][2/2]' in (work_dir / 'reproduce.log'
-                                           ).read_text()
+        log = (work_dir / 'reproduce.log').read_text()
+        assert 'Epoch(train) [2][2/2]' in log
+        assert 'Model in channels-last (NHWC) memory format.' in log
 
 
 def test_a_row_with_seeds_shows_their_mean_and_deviation(parallel_run):
