@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 from mmengine.config import Config
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
+from mmengine.registry import LOOPS, RUNNERS
+from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop, Runner
 
 from .config_options import (ConfigOptionAction, apply_config_options,
                              check_type_arguments)
@@ -114,7 +114,13 @@ def _make_consistent(cfg: Config) -> None:
     any name but its own defaults, so such an entry is removed instead.
     Persistent workers need workers: with ``num_workers=0`` torch's
     DataLoader raises, so ``persistent_workers`` follows ``num_workers``.
+    A ``train_cfg`` that names its loop keeps no ``by_epoch``
+    (:func:`_one_loop_kind`).
+
+    Raises:
+        UserError: ``train_cfg.by_epoch`` contradicts ``train_cfg.type``.
     """
+    _one_loop_kind(cfg)
     hooks = cfg.get('default_hooks')
     if isinstance(hooks, dict):
         for name in [name for name, hook in hooks.items()
@@ -125,6 +131,38 @@ def _make_consistent(cfg: Config) -> None:
         if isinstance(loader, dict) and loader.get('persistent_workers') \
                 and not loader.get('num_workers', 0):
             loader.persistent_workers = False
+
+
+def _one_loop_kind(cfg: Config) -> None:
+    """Drop ``train_cfg.by_epoch`` where ``train_cfg.type`` names a loop
+    of that kind.
+
+    A config or ``+train_cfg.type=...`` that names the loop merges into the
+    base schedule's ``dict(by_epoch=True, ...)`` key by key, so the
+    ``by_epoch`` stays: mmengine refuses ``type`` and ``by_epoch``
+    together, and the loop's class takes no ``by_epoch``. Both say the same
+    where the class is an epoch loop and ``by_epoch`` is true (or an
+    iteration loop and false). A loop not in mmengine's LOOPS registry is
+    left to mmengine's own error.
+
+    Raises:
+        UserError: ``by_epoch`` says the other kind of loop.
+    """
+    train_cfg = cfg.get('train_cfg')
+    if not isinstance(train_cfg, dict) or not {'type', 'by_epoch'} <= set(
+            train_cfg):
+        return
+    loop = train_cfg['type']
+    loop = LOOPS.get(loop) if isinstance(loop, str) else loop
+    if not isinstance(loop, type) or not issubclass(
+            loop, (EpochBasedTrainLoop, IterBasedTrainLoop)):
+        return
+    if bool(train_cfg['by_epoch']) != issubclass(loop, EpochBasedTrainLoop):
+        raise UserError(
+            f'train_cfg names the loop {loop.__name__} but sets by_epoch='
+            f'{train_cfg["by_epoch"]!r}: remove train_cfg.by_epoch (the '
+            'type decides), or name a loop of the other kind.')
+    train_cfg.pop('by_epoch')
 
 
 def writable_dir(path: str, option: str) -> str:

@@ -1,17 +1,16 @@
-"""Run functions of the scripts in ``tools/`` in processes of their own.
+"""Run functions of the package in processes of their own.
 
 ``tools/reproduce.py --jobs N`` trains up to N table rows at once, each in
 its own process. The processes are forked from a forkserver that has
 imported ``razor_wrn`` (torch, mmengine, mmpretrain, mmrazor) and the
-:mod:`razor_wrn.apis` modules the tools call (:data:`PRELOAD`) once: a
-fresh interpreter per row would pay those imports (seconds) every time,
-and forking the calling process itself would copy whatever state it holds
-(a CUDA context cannot cross a fork). A job's function and arguments are
-pickled, so :func:`run_script_function` lives here, importable by name,
-and loads the script by its path; what the script calls (training,
-evaluation, counting) it imports from the package, not from other scripts.
+modules the jobs call (:data:`PRELOAD`) once: a fresh interpreter per row
+would pay those imports (seconds) every time, and forking the calling
+process itself would copy whatever state it holds (a CUDA context cannot
+cross a fork). What crosses to the child is pickled, so a job names its
+function by module and name (:func:`run_function` imports the module by
+name) and passes plain data; no file is loaded by its path.
 """
-import importlib.util
+import importlib
 import multiprocessing
 import os
 import os.path as osp
@@ -20,22 +19,12 @@ import traceback
 from multiprocessing.connection import Connection
 from typing import Any, Optional, Tuple
 
-
-def load_script(path: str):
-    """A script (e.g. ``tools/train.py``) as a module, to call its
-    functions."""
-    spec = importlib.util.spec_from_file_location(
-        osp.splitext(osp.basename(path))[0], path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 # What the forkserver imports before it forks a job: the package and what
-# the tools' jobs call (tools/reproduce.py's run_row trains, evaluates and
-# counts; the script also imports the curves, and with them matplotlib).
+# the jobs call (razor_wrn.reproduce.row's run_row trains, evaluates and
+# counts with these apis modules). Only the parent draws the curves, so
+# matplotlib (razor_wrn.apis.curves) is not preloaded.
 PRELOAD = ('razor_wrn', 'razor_wrn.apis.train', 'razor_wrn.apis.test',
-           'razor_wrn.apis.flops', 'razor_wrn.apis.curves')
+           'razor_wrn.apis.flops', 'razor_wrn.reproduce.row')
 
 
 def job_context() -> multiprocessing.context.BaseContext:
@@ -46,15 +35,25 @@ def job_context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def run_script_function(script: str, function: str, args: Tuple,
-                        log_file: str, threads: int, cwd: str,
-                        results: Connection) -> None:
-    """Child entry: call ``function(*args)`` of the script at ``script``
+def error_line(error: Exception) -> str:
+    """A job's error in one line: the message of a user error (it says
+    what to fix), else the exception's type and message."""
+    from razor_wrn.cli import USER_ERRORS
+    text = str(error) or type(error).__name__
+    if not isinstance(error, USER_ERRORS):
+        text = f'{type(error).__name__}: {text}'
+    return text
+
+
+def run_function(module: str, function: str, args: Tuple, log_file: str,
+                 threads: int, cwd: str, results: Connection) -> None:
+    """Child entry: call ``function(*args)`` of the importable ``module``
     with its output in ``log_file``; send ``('done', return value)`` or
     ``('error', one-line message)`` through ``results``.
 
     Args:
-        script (str): Path of the script.
+        module (str): A module's import name, e.g.
+            ``'razor_wrn.reproduce.row'``.
         function (str): Name of a function in it.
         args (tuple): Its (picklable) arguments.
         log_file (str): Where stdout and stderr go (appended: a resumed
@@ -65,8 +64,11 @@ def run_script_function(script: str, function: str, args: Tuple,
             (configs, work dirs) are relative to; the forkserver keeps the
             one it started in.
         results (Connection): The sending end of a pipe to the parent.
+
+    Raises:
+        OSError: If ``cwd`` or the log file cannot be entered or written
+            (the parent then sees the process end without a message).
     """
-    from razor_wrn.cli import USER_ERRORS
     os.chdir(cwd)
     os.makedirs(osp.dirname(osp.abspath(log_file)), exist_ok=True)
     with open(log_file, 'ab', buffering=0) as log:
@@ -78,13 +80,11 @@ def run_script_function(script: str, function: str, args: Tuple,
     torch.set_num_threads(threads)
     message: Optional[Tuple[str, Any]] = None
     try:
-        message = ('done', getattr(load_script(script), function)(*args))
+        message = ('done', getattr(importlib.import_module(module),
+                                   function)(*args))
     except Exception as error:  # reported to the parent in one line
         traceback.print_exc()
-        text = str(error) or type(error).__name__
-        if not isinstance(error, USER_ERRORS):
-            text = f'{type(error).__name__}: {text}'
-        message = ('error', text)
+        message = ('error', error_line(error))
     finally:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -471,6 +471,19 @@ def test_persistent_workers_follow_num_workers(workers, persistent):
     assert cfg.val_dataloader.persistent_workers is True
 
 
+def test_a_named_training_loop_drops_the_schedules_by_epoch():
+    # The base schedule's dict(by_epoch=True, ...) gets a type: mmengine
+    # would refuse both, the loop's class takes no by_epoch.
+    cfg = load_config(CONFIG, options(
+        '+train_cfg.type=CapturedEpochBasedTrainLoop',
+        'train_cfg.max_epochs=3'))
+    assert cfg.train_cfg == dict(type='CapturedEpochBasedTrainLoop',
+                                 max_epochs=3, val_interval=1)
+    with pytest.raises(UserError, match='train_cfg names the loop '
+                       'IterBasedTrainLoop but sets by_epoch=True'):
+        load_config(CONFIG, options('+train_cfg.type=IterBasedTrainLoop'))
+
+
 def test_writable_dir(tmp_path):
     assert writable_dir(str(tmp_path / 'a b,c'), '--work-dir') == str(
         tmp_path / 'a b,c')

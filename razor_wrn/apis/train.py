@@ -142,13 +142,15 @@ def use_captured_loop(cfg) -> None:
     """
     train_cfg = dict(cfg.train_cfg)
     loop_type = train_cfg.pop('type', None)
-    by_epoch = train_cfg.pop('by_epoch', loop_type is None)
+    # mmengine reads by_epoch only without a type (and refuses both), so a
+    # config that names its epoch loop has no by_epoch: its type decides.
+    by_epoch = train_cfg.pop('by_epoch', True)
     if loop_type not in (None, 'EpochBasedTrainLoop',
                          'CapturedEpochBasedTrainLoop') or not by_epoch:
         raise UserError(
-            f'--compile needs an epoch-based train_cfg (by_epoch=True); this '
-            f'config has {dict(cfg.train_cfg)}. Remove --compile, or train by '
-            'epochs.')
+            '--compile needs an epoch-based train_cfg (by_epoch=True, or '
+            f'type EpochBasedTrainLoop); this config has '
+            f'{dict(cfg.train_cfg)}. Remove --compile, or train by epochs.')
     cfg.train_cfg = dict(type='CapturedEpochBasedTrainLoop', **train_cfg)
 
 

@@ -1,38 +1,47 @@
 """Every results table in configs/tables loads, and each row's config
 accepts the table's options under both budgets (what tools/reproduce.py
-passes it, before any training)."""
+passes it, before any training), also with the training's fast path
+(--compile --amp bf16 --channels-last)."""
 from pathlib import Path
 
 import pytest
 
-from conftest import load_tool
+from razor_wrn.apis import train as train_api
+from razor_wrn.cli import load_config
+from razor_wrn.reproduce import load_table, table_jobs
+from razor_wrn.reproduce.row import options_dict
+from razor_wrn.reproduce.table import short_epochs
 
 REPO = Path(__file__).resolve().parents[2]
 TABLES = sorted(str(p.relative_to(REPO))
                 for p in REPO.glob('configs/tables/*.py'))
-reproduce = load_tool('reproduce.py')
+FAST = ['--compile', '--amp', 'bf16', '--channels-last']
 
 
 @pytest.mark.parametrize('table_path', TABLES)
 @pytest.mark.parametrize('budget', ['full', 'short'])
 def test_every_row_loads_with_its_options(table_path, budget):
-    table = reproduce.load_table(table_path)
-    for job in reproduce.table_jobs(table, budget, 'data/cifar10', 'runs'):
+    table = load_table(table_path)
+    for job in table_jobs(table, budget, 'data/cifar10', 'runs', FAST):
         options = job.options + (['model.teacher_ckpt=t.pth']
                                  if job.teacher is not None else [])
-        cfg = reproduce.load_config(job.row['config'],
-                                    reproduce._as_dict(options))
+        cfg = load_config(job.row['config'], options_dict(options))
         assert cfg.train_dataloader.dataset.data_root == 'data/cifar10'
+        # The training's own flags on top of the budget's options.
+        args = train_api.parse_args([job.row['config'], *job.train_args])
+        cfg = train_api.merge_args(cfg, args)
+        assert cfg.train_cfg.type == 'CapturedEpochBasedTrainLoop'
+        if budget == 'short':
+            assert cfg.train_cfg.max_epochs == short_epochs(table, job.row)
 
 
 def test_the_reference_table_runs_the_b16x8_recipe():
     """Its rows are b16x8 configs, left as they are (no batch or
     recipe_world_size option), so on one device each takes 128 images per
     step in 8 BatchNorm groups of 16."""
-    table = reproduce.load_table('configs/tables/reference_cifar10.py')
-    for job in reproduce.table_jobs(table, 'full', None, 'runs'):
-        cfg = reproduce.load_config(job.row['config'],
-                                    reproduce._as_dict(job.options))
+    table = load_table('configs/tables/reference_cifar10.py')
+    for job in table_jobs(table, 'full', None, 'runs'):
+        cfg = load_config(job.row['config'], options_dict(job.options))
         assert (cfg.recipe_world_size, cfg.train_dataloader.batch_size) == (
             8, 16), job.row['name']
     assert [row['name'] for row in table.rows if 'teacher' not in row] == [

@@ -1,12 +1,15 @@
 """reproduce.py end to end on a two-row table (a teacher and the KD student
 it teaches): train, evaluate, tabulate; skip what is done; resume what was
-interrupted; one error per failing row; a malformed seeds list."""
+interrupted; one error per failing row; a malformed seeds list; the rows
+trained with --compile --amp bf16 --channels-last."""
 import json
 from pathlib import Path
 
 import pytest
 
 from conftest import load_tool
+from razor_wrn.apis import train as train_api
+from razor_wrn.cli import UserError
 
 reproduce = load_tool('reproduce.py')
 TINY = ['backbone.depth=10', 'backbone.widen_factor=1']
@@ -69,8 +72,8 @@ def test_done_rows_are_skipped_and_interrupted_ones_resumed(
         table_run, monkeypatch):
     root = table_run['root']
     calls = []
-    train = reproduce.train_tool.main
-    monkeypatch.setattr(reproduce.train_tool, 'main',
+    train = train_api.main
+    monkeypatch.setattr(train_api, 'main',
                         lambda argv: calls.append(argv) or train(argv))
     assert reproduce.main(table_run['argv']) == table_run['results']
     assert calls == []
@@ -88,13 +91,44 @@ def test_done_rows_are_skipped_and_interrupted_ones_resumed(
     assert (student / 'epoch_2.pth').is_file()
 
 
+def test_rows_train_with_the_fast_path_options(tmp_path, make_tiny_cifar10,
+                                              data_options):
+    """--compile --amp bf16 --channels-last reach each row's training (the
+    captured loop, eager on a CPU) and not its evaluation."""
+    data = make_tiny_cifar10(per_class_train=4, per_class_test=2)
+    table = tmp_path / 'fast.py'
+    rows = [dict(name='wrn',
+                 config='configs/vanilla/wrn40-w2_b128x1_cifar10.py',
+                 cfg_options=[f'model.{o}' for o in TINY])]
+    table.write_text(f'title = "Fast"\ncfg_options = '
+                     f'{data_options(data, 10)!r}\nshort = dict(epochs=1, '
+                     f'train_images=20, test_images=10)\nrows = {rows!r}\n')
+    results = reproduce.main([
+        str(table), '--budget', 'short', '--work-root', str(tmp_path),
+        '--compile', '--amp', 'bf16', '--channels-last'])
+    run = tmp_path / 'fast' / 'short' / 'wrn'
+    log = next(run.glob('*/*.log')).read_text()
+    assert ('Eager training steps on tensor batches: CUDA graphs need a CUDA '
+            'device (the model is on cpu).') in log
+    assert 'Model in channels-last (NHWC) memory format.' in log
+    trained = ''.join((run / 'wrn40-w2_b128x1_cifar10.py').read_text().split())
+    assert "type='CapturedEpochBasedTrainLoop'" in trained
+    assert "type='BF16AutocastOptimWrapper'" in trained
+    evaluated = (run / 'test' / 'wrn40-w2_b128x1_cifar10.py').read_text()
+    assert 'Captured' not in evaluated and 'BF16' not in evaluated
+    saved = json.loads((tmp_path / 'fast' / 'short' / 'results.json'
+                        ).read_text())
+    assert saved['rows'][0]['top1'] == results['wrn']['top1']
+    assert (run / 'epoch_1.pth').is_file()
+
+
 def test_each_failing_row_gets_one_error(tmp_path, capsys):
     table = tmp_path / 'broken.py'
     table.write_text(
         'title = "Broken"\nshort = dict(epochs=1, train_images=1, '
         'test_images=1)\nrows = [dict(name="a", config="no/such.py"), '
         'dict(name="b", config="no/such.py", teacher="a")]\n')
-    with pytest.raises(reproduce.UserError, match=r"2 row\(s\) failed"):
+    with pytest.raises(UserError, match=r"2 row\(s\) failed"):
         reproduce.main([str(table), '--work-root', str(tmp_path / 'runs')])
     out = capsys.readouterr().out
     assert "ERROR: row 'a': Config file not found: 'no/such.py'." in out
@@ -111,6 +145,6 @@ def test_seeds_must_be_distinct_integers(seeds, tmp_path):
         'title = "Bad"\nshort = dict(epochs=1, train_images=1, '
         f'test_images=1)\nrows = [dict(name="a", config="x.py", '
         f'seeds={seeds})]\n')
-    with pytest.raises(reproduce.UserError,
+    with pytest.raises(UserError,
                        match="row 'a' has seeds=.*; give a list of distinct"):
         reproduce.main([str(table)])

@@ -11,15 +11,19 @@ name, the arguments picklable) is tested on its own. (A file of its own:
 pytest-xdist gives each file one worker.)
 """
 import contextlib
+import importlib
 import io
 import json
 import multiprocessing
+import os
 import pickle
 from pathlib import Path
 
 import pytest
 
-from conftest import load_tool
+from conftest import Forked, load_tool
+from razor_wrn import script_jobs
+from razor_wrn.reproduce import load_table, processes, table_jobs
 
 reproduce = load_tool('reproduce.py')
 TINY = ['backbone.depth=10', 'backbone.widen_factor=1']
@@ -45,9 +49,9 @@ def _seeds_table(path: Path, cfg_options: list) -> str:
 def _forked_jobs(patch: pytest.MonkeyPatch) -> None:
     """Fork the runs from this process, each on one torch thread (its
     OpenMP pool would not survive the fork with more)."""
-    patch.setattr(reproduce, 'job_context',
+    patch.setattr(processes, 'job_context',
                   lambda: multiprocessing.get_context('fork'))
-    patch.setattr(reproduce.os, 'cpu_count', lambda: 2)
+    patch.setattr(processes.os, 'cpu_count', lambda: 2)
 
 
 def _training_logs(work_dir: Path) -> list:
@@ -61,8 +65,9 @@ def parallel_run(tmp_path_factory, make_tiny_cifar10, data_options):
     folder = tmp_path_factory.mktemp('parallel')
     data = make_tiny_cifar10(per_class_train=4, per_class_test=2)
     table = _seeds_table(folder / 'seeds.py', data_options(data, 10))
+    # --channels-last: a training argument that must cross to the jobs.
     argv = [table, '--budget', 'short', '--work-root', str(folder / 'runs'),
-            '--jobs', '2']
+            '--jobs', '2', '--channels-last']
     output = io.StringIO()
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(
             output):
@@ -89,8 +94,9 @@ def test_jobs_run_students_together_after_their_teacher(parallel_run):
         dumped = (work_dir / 'wrn40-2_to_wrn16-2.py').read_text()
         assert f'seed={seed}' in dumped
         assert str(root / 'teacher' / 'epoch_2.pth') in dumped
-        assert 'Epoch(train) [2][2/2]' in (work_dir / 'reproduce.log'
-                                           ).read_text()
+        log = (work_dir / 'reproduce.log').read_text()
+        assert 'Epoch(train) [2][2/2]' in log
+        assert 'Model in channels-last (NHWC) memory format.' in log
 
 
 def test_a_row_with_seeds_shows_their_mean_and_deviation(parallel_run):
@@ -147,15 +153,40 @@ def test_an_interrupted_parallel_table_resumes_only_what_is_unfinished(
 
 def test_the_forkserver_can_start_a_run(tmp_path):
     """What crosses to a forkserver child is pickled: the target must be
-    importable by name and the job's arguments plain data."""
-    context = reproduce.job_context()
+    importable by name, the job's function named by module and the job's
+    arguments plain data; the forkserver preloads that module."""
+    context = script_jobs.job_context()
     assert context.get_start_method() == 'forkserver'
-    job = reproduce.table_jobs(
-        reproduce.load_table(_seeds_table(tmp_path / 'seeds.py', [])),
-        'short', None, str(tmp_path))[1]
-    args = (reproduce.__file__, 'run_row',
-            (job.row, job.work_dir, job.options), 'log', 1, '.', None)
+    job = table_jobs(load_table(_seeds_table(tmp_path / 'seeds.py', [])),
+                     'short', None, str(tmp_path), ['--compile'])[1]
+    run_row = processes.run_row
+    args = (run_row.__module__, run_row.__name__,
+            (job.row, job.work_dir, job.options, job.train_args), 'log', 1,
+            '.', None)
     target, copied = pickle.loads(pickle.dumps(
-        (reproduce.run_script_function, args)))
+        (processes.run_function, args)))
     assert target.__module__ == 'razor_wrn.script_jobs'
     assert copied == args
+    assert getattr(importlib.import_module(args[0]), args[1]) is run_row
+    assert run_row.__module__ in script_jobs.PRELOAD
+
+
+def test_a_job_calls_a_package_function_by_module_name(tmp_path):
+    """run_function in a child of its own: the module imported by name,
+    the return value sent back, the output in the job's log; an error as
+    one line."""
+    log = tmp_path / 'job' / 'reproduce.log'
+    for function, args in (('row_seeds', (dict(seeds=[3, 1]),)),
+                           ('load_table', ('no/such_table.py',))):
+        receive, send = multiprocessing.Pipe(duplex=False)
+        child = Forked(script_jobs.run_function, 'razor_wrn.reproduce.table',
+                       function, args, str(log), 1, os.getcwd(), send)
+        send.close()
+        code, output = child.wait(timeout=60)
+        assert code == 0, output
+        if function == 'row_seeds':
+            assert receive.recv() == ('done', [3, 1])
+        else:
+            assert receive.recv() == (
+                'error', "Table file not found: 'no/such_table.py'.")
+    assert 'Traceback' in log.read_text()  # the error's, in the job's log

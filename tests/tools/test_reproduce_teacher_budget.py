@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from conftest import load_tool
+from razor_wrn.cli import UserError
+from razor_wrn.reproduce import load_table, table_jobs, title
 
 reproduce = load_tool('reproduce.py')
 TINY = ['backbone.depth=10', 'backbone.widen_factor=1']
@@ -83,28 +85,28 @@ def _epochs(job) -> str:
 
 
 def test_only_rows_that_teach_get_the_teacher_budget(tmp_path):
-    table = reproduce.load_table(_write_table(
+    table = load_table(_write_table(
         tmp_path / 't.py', [TEACHER, SCRATCH, STUDENT],
         'dict(epochs=5, teacher_epochs=12, train_images=1, test_images=1)'))
-    jobs = reproduce.table_jobs(table, 'short', None, str(tmp_path))
+    jobs = table_jobs(table, 'short', None, str(tmp_path))
     assert {job.row['name']: _epochs(job) for job in jobs} == {
         'teacher': 'train_cfg.max_epochs=12',
         'scratch': 'train_cfg.max_epochs=5',
         'KD student': 'train_cfg.max_epochs=5'}
     assert 'param_scheduler.milestones=[6,9]' in jobs[0].options
     # The full budget is the configs' own, teachers included.
-    full = reproduce.table_jobs(table, 'full', None, str(tmp_path))
+    full = table_jobs(table, 'full', None, str(tmp_path))
     assert not any(o.startswith('train_cfg.') for o in full[0].options)
-    assert 'teacher rows' not in reproduce.title(table, 'full')
+    assert 'teacher rows' not in title(table, 'full')
 
 
 def test_without_teacher_epochs_teachers_get_the_students_budget(tmp_path):
-    table = reproduce.load_table(_write_table(
+    table = load_table(_write_table(
         tmp_path / 't.py', [TEACHER, STUDENT],
         'dict(epochs=5, train_images=1, test_images=1)'))
-    jobs = reproduce.table_jobs(table, 'short', None, str(tmp_path))
+    jobs = table_jobs(table, 'short', None, str(tmp_path))
     assert [_epochs(job) for job in jobs] == ['train_cfg.max_epochs=5'] * 2
-    assert 'teacher rows' not in reproduce.title(table, 'short')
+    assert 'teacher rows' not in title(table, 'short')
 
 
 @pytest.mark.parametrize('teacher_epochs', ['0', '-2', '2.5', '"12"'])
@@ -113,6 +115,6 @@ def test_teacher_epochs_must_be_a_positive_integer(teacher_epochs, tmp_path):
         tmp_path / 't.py', [TEACHER, STUDENT],
         f'dict(epochs=5, teacher_epochs={teacher_epochs}, train_images=1, '
         'test_images=1)')
-    with pytest.raises(reproduce.UserError,
+    with pytest.raises(UserError,
                        match=r'short.teacher_epochs=.*; give a positive'):
-        reproduce.load_table(path)
+        load_table(path)

@@ -23,9 +23,24 @@ def test_compile_selects_the_captured_loop_with_the_configs_epochs(tools):
                                  max_epochs=7, val_interval=3)
 
 
+def test_compile_takes_a_config_that_names_its_epoch_loop(tools):
+    # Such a train_cfg has no by_epoch (mmengine refuses both): the type
+    # says that it trains by epochs.
+    cfg = load_config(VANILLA)
+    for loop in ('EpochBasedTrainLoop', 'CapturedEpochBasedTrainLoop'):
+        cfg.train_cfg = dict(type=loop, max_epochs=7, val_interval=3)
+        train_api.use_captured_loop(cfg)
+        assert cfg.train_cfg == dict(type='CapturedEpochBasedTrainLoop',
+                                     max_epochs=7, val_interval=3)
+
+
 def test_compile_refuses_an_iteration_based_loop(tools):
     with pytest.raises(UserError, match='--compile needs an epoch-based'):
         merged(tools, '--compile', '--cfg-options', 'train_cfg.by_epoch=False')
+    cfg = load_config(VANILLA)
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=10)
+    with pytest.raises(UserError, match='--compile needs an epoch-based'):
+        train_api.use_captured_loop(cfg)
 
 
 def test_amp_bf16_and_fp16(tools, monkeypatch):
