@@ -10,7 +10,6 @@ import os.path as osp
 from typing import Dict, List, Optional
 
 import razor_wrn  # noqa: F401  (compat shim, safe loading, registries)
-from razor_wrn.apis import curves as plot_curves
 from razor_wrn.cli import UserError
 from razor_wrn.reproduce import (load_table, row_result, run_in_processes,
                                  run_in_this_process, table_jobs,
@@ -87,6 +86,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, dict]:
     write_results(table, args.budget, results, root)
     done = [job for job in jobs if 'error' not in runs[job.key]]
     if done:
+        # Imported here: matplotlib costs 0.3 s, and only drawing needs it.
+        from razor_wrn.apis import curves as plot_curves
         plot_curves.main([
             *[job.work_dir for job in done], '--labels',
             *[job.row['name'] + ('' if job.seed is None else

@@ -5,14 +5,18 @@ import json
 from pathlib import Path
 
 import pytest
-from tensorboard.backend.event_processing.event_accumulator import \
-    EventAccumulator
 
 from conftest import load_tool
 
-plot_curves = load_tool('analysis_tools/plot_curves.py')
 VANILLA = 'configs/vanilla/wrn16-w2_b128x1_cifar10.py'
 TINY_WRN = ['model.backbone.depth=10', 'model.backbone.widen_factor=1']
+
+
+@pytest.fixture(scope='module')
+def plot_curves():
+    """The tool as a module, loaded by the tests that use it (it imports
+    matplotlib: 0.3 s of every test process's collection otherwise)."""
+    return load_tool('analysis_tools/plot_curves.py')
 
 
 def _rows(work_dir: Path) -> list:
@@ -35,7 +39,7 @@ def resumed_run(tmp_path_factory, make_tiny_cifar10, data_options, tools):
     return work_dir
 
 
-def test_curves_are_the_logged_values_of_both_logs(resumed_run, tmp_path):
+def test_curves_are_the_logged_values_of_both_logs(resumed_run, tmp_path, plot_curves):
     out = tmp_path / 'curves.png'
     runs = plot_curves.main([str(resumed_run), str(resumed_run), '--labels',
                              'a', 'b', '--out', str(out)])
@@ -50,7 +54,7 @@ def test_curves_are_the_logged_values_of_both_logs(resumed_run, tmp_path):
     assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 
-def test_a_later_log_replaces_the_steps_an_interrupted_one_logged(tmp_path):
+def test_a_later_log_replaces_the_steps_an_interrupted_one_logged(tmp_path, plot_curves):
     for stamp, rows in (('20260101_000000', [(1, 3.0), (2, 2.0)]),
                         ('20260101_010000', [(2, 1.5), (3, 1.0)])):
         folder = tmp_path / stamp / 'vis_data'
@@ -62,14 +66,14 @@ def test_a_later_log_replaces_the_steps_an_interrupted_one_logged(tmp_path):
         'loss': plot_curves.Curve([1, 2, 3], [3.0, 1.5, 1.0], False)}
 
 
-def test_default_keys_are_every_loss_then_top1():
+def test_default_keys_are_every_loss_then_top1(plot_curves):
     runs = [{'loss': None, 'lr': None, 'loss_student': None},
             {'loss': None, 'loss_kd': None, 'accuracy/top1': None}]
     assert plot_curves.default_keys(runs) == [
         'loss', 'loss_student', 'loss_kd', 'accuracy/top1']
 
 
-def test_errors_name_the_problem(tmp_path, resumed_run):
+def test_errors_name_the_problem(tmp_path, resumed_run, plot_curves):
     with pytest.raises(plot_curves.UserError, match='scalars.json'):
         plot_curves.main([str(tmp_path), '--out', str(tmp_path / 'x.png')])
     with pytest.raises(plot_curves.UserError, match="No run logged 'loss_kd'"):
@@ -78,6 +82,8 @@ def test_errors_name_the_problem(tmp_path, resumed_run):
 
 
 def test_tensorboard_events_hold_the_logged_scalars(resumed_run):
+    from tensorboard.backend.event_processing.event_accumulator import \
+        EventAccumulator
     (events, ) = resumed_run.glob('*/vis_data/events.out.tfevents.*')
     accumulator = EventAccumulator(str(events.parent)).Reload()
     logged = [json.loads(line) for line in
