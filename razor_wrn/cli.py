@@ -208,7 +208,8 @@ def wait_for_the_next_second() -> None:
 def _name_the_run(cfg: Config) -> None:
     """Give a Runner built in the same second as an earlier one of this
     process its own experiment name, or wait for the next second if it
-    would also share that run's work dir.
+    would also share that run's work dir (a run of this process, or a
+    log folder of this second already on disk).
 
     mmengine names a run's logger, visualizer and message hub after
     ``{experiment name or config name}_{second it started}`` and hands out
@@ -217,8 +218,12 @@ def _name_the_run(cfg: Config) -> None:
     training) would log into the first one's files; its log folder is
     ``work_dir/{second}``.
     """
+    work_dir = osp.abspath(cfg.get('work_dir') or '.')
     runs = _runs_by_second.get(_timestamp(), [])
-    if osp.abspath(cfg.get('work_dir') or '.') in runs:
+    # Another process (a resumed job of tools/reproduce.py) may have
+    # started a run in this work dir within this second: its log folder
+    # says so.
+    if work_dir in runs or osp.isdir(osp.join(work_dir, _timestamp())):
         wait_for_the_next_second()
         runs = []
     name = cfg.get('experiment_name') or osp.splitext(

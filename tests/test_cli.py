@@ -530,3 +530,26 @@ def test_runners_built_back_to_back_keep_their_own_logs(tmp_path,
     for runner, lines in ((first, 0), (second, 1), (third, 0)):
         log, = Path(runner.log_dir).glob('*.log')
         assert log.read_text().count('only in the second log') == lines
+
+
+def test_a_log_folder_of_this_second_from_another_process_is_not_reused(
+        tmp_path, monkeypatch):
+    """A resumed job (``tools/reproduce.py`` runs each in its own process)
+    started within the second its interrupted run started would log into
+    that run's folder: the process remembers nothing of it, the disk
+    does."""
+    clock = [1_700_000_000.25]
+    monkeypatch.setattr(time, 'time', lambda: clock[0])
+    monkeypatch.setattr(time, 'sleep',
+                        lambda seconds: clock.__setitem__(0, clock[0] +
+                                                          seconds))
+    monkeypatch.setattr(cli, 'wait_for_the_next_second', REAL_WAIT)
+    cfg = load_config(CONFIG, {'model.backbone.depth': 10,
+                               'model.backbone.widen_factor': 1})
+    cfg.work_dir = str(tmp_path / 'job')
+    second = time.strftime('%Y%m%d_%H%M%S', time.localtime(clock[0]))
+    (tmp_path / 'job' / second).mkdir(parents=True)
+    runner = cli.build_runner(cfg)
+    assert runner.timestamp != second
+    assert Path(runner.log_dir).name == runner.timestamp
+    assert not any((tmp_path / 'job' / second).iterdir())
