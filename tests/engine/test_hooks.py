@@ -262,7 +262,8 @@ class HubProbe(Hook):
 def tiny_runner(work_dir: Path, runtime_info: str = 'DeferredRuntimeInfoHook',
                 by_epoch: bool = True, checkpoint: Optional[Dict] = None,
                 custom_hooks: Optional[List] = None,
-                nan_at: Optional[int] = None) -> Runner:
+                nan_at: Optional[int] = None,
+                log_processor: Optional[Dict] = None) -> Runner:
     """2 epochs (or 5 iterations, one pass over the loader: mmengine's
     iteration-based loop pauses 2 s when it restarts one) of TinyClassifier,
     logging every 3 iterations and at the end of the loader."""
@@ -288,7 +289,7 @@ def tiny_runner(work_dir: Path, runtime_info: str = 'DeferredRuntimeInfoHook',
             logger=dict(type='LoggerHook', interval=3, ignore_last=False),
             checkpoint=checkpoint),
         custom_hooks=custom_hooks or [],
-        log_processor=dict(by_epoch=by_epoch),
+        log_processor=dict(by_epoch=by_epoch, **(log_processor or {})),
         randomness=dict(seed=0),
         log_level='WARNING')
 
@@ -352,6 +353,43 @@ def test_deferred_runtime_info_flushes_into_each_checkpoint(tmp_path):
             values, counts = scalars[f'train/{key}'].data
             assert values.tolist() == [step[key] for step in steps[:n]]
             assert counts.tolist() == [1] * n
+
+
+def test_the_training_history_keeps_what_the_logs_read(tmp_path):
+    """mmengine's buffers copy their whole history per value (a run slows
+    down as it goes): the hook keeps one epoch (5 iterations), or the
+    log processor's window if larger, and everything for a 'global' window;
+    the log is mmengine's either way."""
+    windows = {'epoch': dict(window_size=3),
+               'window': dict(window_size=7),
+               'global': dict(window_size=3, custom_cfg=[dict(
+                   data_src='loss', method_name='mean',
+                   window_size='global', log_name='loss_global')])}
+    kept = {}
+    for name, log_processor in windows.items():
+        runs = {}
+        for hook in ('RuntimeInfoHook', 'DeferredRuntimeInfoHook'):
+            runner = tiny_runner(
+                tmp_path / name / hook, hook, log_processor=log_processor,
+                checkpoint=dict(type='CheckpointHook', interval=1))
+            runner.train()
+            runs[hook] = runner
+        steps = runs['DeferredRuntimeInfoHook'].model.logged
+        assert runs['RuntimeInfoHook'].model.logged == steps
+        hub = runs['DeferredRuntimeInfoHook'].message_hub
+        kept[name] = {key: len(hub.get_scalar(f'train/{key}').data[0])
+                      for key in ('loss', 'loss_aux', 'lr', 'time')}
+        values = hub.get_scalar('train/loss').data[0].tolist()
+        assert values == [step['loss'] for step in steps][-len(values):]
+        saved = torch.load(tmp_path / name / 'DeferredRuntimeInfoHook' /
+                           'epoch_2.pth', weights_only=False)
+        assert len(saved['message_hub']['log_scalars']['train/loss'].data[
+            0]) == kept[name]['loss']
+        assert logged_losses(tmp_path / name / 'DeferredRuntimeInfoHook') \
+            == logged_losses(tmp_path / name / 'RuntimeInfoHook')
+    assert kept == {'epoch': dict(loss=5, loss_aux=5, lr=5, time=5),
+                    'window': dict(loss=7, loss_aux=7, lr=7, time=7),
+                    'global': dict(loss=10, loss_aux=10, lr=10, time=10)}
 
 
 @pytest.mark.parametrize('nan_at, checkpoint, position, steps, kept', [

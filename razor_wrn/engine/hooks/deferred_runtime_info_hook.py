@@ -1,4 +1,5 @@
-"""mmengine's RuntimeInfoHook without a device sync per loss per iteration.
+"""mmengine's RuntimeInfoHook without a device sync per loss per iteration,
+and with a training log history that does not slow down as a run goes on.
 """
 from collections import defaultdict
 from typing import Any, Dict, List, Optional, Tuple
@@ -8,6 +9,7 @@ from mmengine.hooks import RuntimeInfoHook
 from mmengine.registry import HOOKS
 from mmengine.utils import apply_to
 
+from .log_history import bound_training_history, training_history_length
 from .logger_interval import LoggingIterations
 
 
@@ -32,6 +34,14 @@ class DeferredRuntimeInfoHook(RuntimeInfoHook):
     It keeps :class:`RuntimeInfoHook`'s ``VERY_HIGH`` priority, so in each
     stage it converts before the LoggerHook and the CheckpointHook run.
 
+    It also bounds each ``train/*`` history of the message hub (losses,
+    learning rates, iteration times) to what the logs read
+    (:func:`~.log_history.training_history_length`): mmengine's
+    ``HistoryBuffer`` copies its whole history for every new value and keeps
+    up to a million, so over the 78,200 iterations of a 200-epoch CIFAR run
+    each value cost 150 us on average (5 or more per iteration), and every
+    checkpoint carried the whole history.
+
     Args:
         interval (int, optional): Convert every ``interval`` inner
             iterations. Defaults to None: the LoggerHook's ``interval`` (10
@@ -41,12 +51,17 @@ class DeferredRuntimeInfoHook(RuntimeInfoHook):
 
     def __init__(self, interval: Optional[int] = None) -> None:
         self._logging_iterations = LoggingIterations(interval)
+        # Values kept per train/ scalar; None keeps mmengine's bound.
+        self._history_length: Optional[int] = None
         # (message hub key, value) in the order mmengine would log them.
         self._pending: List[Tuple[str, Any]] = []
 
     def before_train(self, runner) -> None:
         super().before_train(runner)
         self._logging_iterations.resolve(runner)
+        self._history_length = training_history_length(runner)
+        # A resumed run's histories come from the checkpoint.
+        bound_training_history(runner.message_hub, self._history_length)
 
     def after_train_iter(self,
                          runner,
@@ -112,4 +127,6 @@ class DeferredRuntimeInfoHook(RuntimeInfoHook):
                 values[index] = number
         for (key, _), value in zip(pending, values):
             runner.message_hub.update_scalar(key, value)
+        # New keys (a loss term, the timer's) since the last flush.
+        bound_training_history(runner.message_hub, self._history_length)
         return True
