@@ -9,10 +9,11 @@ val_cfg = dict(type='TensorValLoop')
 test_cfg = dict()
 
 default_hooks = dict(
-    # mmengine's RuntimeInfoHook, converting the loss tensors to floats only
-    # when they are logged or saved instead of every iteration (a GPU sync).
+    # mmengine's RuntimeInfoHook and IterTimerHook, converting the loss
+    # tensors to floats and writing the log histories only when they are
+    # logged or saved (a GPU sync and history copies every iteration).
     runtime_info=dict(type='DeferredRuntimeInfoHook'),
-    timer=dict(type='IterTimerHook'),
+    timer=dict(type='DeferredIterTimerHook'),
     logger=dict(type='LoggerHook', interval=100),
     # Log at most every 100 iterations and about 10 times per epoch, so a
     # short epoch (small data) also shows its progress and ETA.

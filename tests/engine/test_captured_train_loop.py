@@ -3,6 +3,7 @@ trains: same weights, BN buffers and momentum, bit for bit, with the tensor
 batches, with recorded-step bookkeeping (emulated on the CPU) across a
 learning-rate milestone and a smaller last batch, and for distillation."""
 import copy
+from types import SimpleNamespace
 from typing import Dict
 
 import pytest
@@ -71,6 +72,8 @@ def train(model: Dict, loader: Dict, work_dir: str, loop_type=None,
     runner = RUNNERS.build(Config(dict(
         runner_type='DeviceDataRunner', default_scope='mmpretrain',
         model=model, work_dir=work_dir, train_dataloader=loader,
+        # Runners of one name and second would share one message hub.
+        experiment_name=work_dir.replace('/', '_'),
         train_cfg=train_cfg,
         optim_wrapper=dict(optimizer=dict(
             type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4)),
@@ -116,6 +119,38 @@ def test_eager_tensor_steps_train_as_the_standard_loop(
     assert runner.train_loop.mode == 'eager'
     assert runner.iter == 12  # 3 batches x 4 epochs, none dropped
     assert_same_training(standard_vanilla, runner)
+    # The per-iteration hooks ran as call_hook runs them: the runtime info
+    # (its own methods) and the timer (through _before_iter/_after_iter).
+    want, got = (r.message_hub.log_scalars for r in (standard_vanilla,
+                                                      runner))
+    assert list(got) == list(want)
+    for key in ('train/lr', 'train/loss'):
+        assert got[key].data[0].tolist() == want[key].data[0].tolist()
+    for key in ('train/time', 'train/data_time'):
+        assert len(got[key].data[0]) == len(want[key].data[0]) == 12
+
+
+def test_the_loop_calls_the_hooks_that_work_per_iteration():
+    """mmengine's Hook passes before/after_train_iter on to _before_iter/
+    _after_iter; a hook overriding either does work there."""
+    from mmengine.hooks import (Hook, IterTimerHook, LoggerHook,
+                                ParamSchedulerHook, RuntimeInfoHook)
+
+    class AfterIter(Hook):
+        def _after_iter(self, *args, **kwargs) -> None:
+            pass
+
+    hooks = [RuntimeInfoHook(), IterTimerHook(), Hook(), LoggerHook(),
+             AfterIter(), ParamSchedulerHook()]
+    runner = SimpleNamespace(hooks=hooks)
+    names = {stage: [type(hook).__name__ for hook in
+                     loop_module.hooks_doing(runner, stage)]
+             for stage in loop_module.ITERATION_STAGES}
+    assert names == {
+        'before_train_iter': ['RuntimeInfoHook', 'IterTimerHook'],
+        'after_train_iter': ['RuntimeInfoHook', 'IterTimerHook',
+                             'LoggerHook', 'AfterIter',
+                             'ParamSchedulerHook']}
 
 
 def test_recorded_steps_train_as_the_standard_loop(

@@ -1,4 +1,5 @@
-"""The training hooks: NaNLossHook and DeferredRuntimeInfoHook through
+"""The training hooks: NaNLossHook, DeferredRuntimeInfoHook and
+DeferredIterTimerHook through
 minimal fake runners and a tiny classifier in a real mmengine Runner,
 DistillLossWarmupHook and TeacherEvalHook through fake runners."""
 import json
@@ -15,16 +16,18 @@ import torch.nn.functional as F
 from torch import nn
 
 import razor_wrn  # noqa: F401  (compat shim before any mmrazor import)
-from mmengine.hooks import Hook, LoggerHook, RuntimeInfoHook
-from mmengine.logging import MessageHub
+from mmengine.hooks import Hook, IterTimerHook, LoggerHook, RuntimeInfoHook
+from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.model import BaseModel
 from mmengine.model.wrappers import MMDistributedDataParallel
 from mmengine.registry import HOOKS
 from mmengine.runner import Runner
 
-from razor_wrn.engine.hooks import (DeferredRuntimeInfoHook,
+from razor_wrn.engine.hooks import (DeferredIterTimerHook,
+                                    DeferredRuntimeInfoHook,
                                     DistillLossWarmupHook, NaNLossHook,
                                     TeacherEvalHook)
+from razor_wrn.engine.hooks.log_history import append_scalars
 
 CIFAR10_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog',
                    'frog', 'horse', 'ship', 'truck')
@@ -204,6 +207,69 @@ def test_deferred_runtime_info_logs_what_mmengine_logs():
         plain.message_hub)
     assert set(hub_contents(plain.message_hub)) == {
         'train/loss', 'train/loss_half', 'train/count', 'train/lr_scale'}
+
+
+def test_appending_scalars_at_once_equals_update_scalar_per_value():
+    """Ints that become floats, numpy and tensor values of several dtypes,
+    a bounded history that was longer than its bound, a new key."""
+    pending = [('train/a', 3), ('train/b', torch.tensor(0.25)),
+               ('train/a', np.float32(1.5)), ('train/a', 7),
+               ('train/b', torch.tensor(2, dtype=torch.int64)),
+               ('train/c', torch.tensor([0.5], dtype=torch.float16)),
+               ('train/a', torch.tensor(-1.0, dtype=torch.float64))]
+    hubs = []
+    for name in ('test_append_one', 'test_append_all'):
+        hub = MessageHub(name=name)
+        for value in range(6):
+            hub.update_scalar('train/a', value)
+        hub.log_scalars['train/a'].max_length = 4
+        hubs.append(hub)
+    one, together = hubs
+    for key, value in pending:
+        one.update_scalar(key, value)
+    append_scalars(together, pending)
+    assert hub_contents(together) == hub_contents(one)
+    assert list(together.log_scalars) == ['train/a', 'train/b', 'train/c']
+    assert hub_contents(one)['train/a'][0] == [3.0, 1.5, 7.0, -1.0]
+    with pytest.raises(TypeError, match='log_val must be int or float'):
+        append_scalars(together, [('train/a', 1), ('train/a', 'x')])
+
+
+def test_deferred_timer_logs_what_mmengine_logs_when_it_is_logged():
+    """The same times and ETA as IterTimerHook at each logging iteration
+    (every 3rd and the end of the loader), nothing in between; a clock that
+    the test moves."""
+    clock = [100.0]
+    runners = [SimpleNamespace(
+        message_hub=MessageHub(name=f'test_timer_{name}'), iter=0,
+        max_iters=20, train_dataloader=range(7), epoch=0,
+        hooks=[LoggerHook(interval=3)]) for name in ('plain', 'deferred')]
+    hooks = [IterTimerHook(), DeferredIterTimerHook()]
+    histories = []
+    with mock.patch('time.time', lambda: clock[0]):
+        for runner, hook in zip(runners, hooks):
+            hook.before_train(runner)
+            hook.before_train_epoch(runner)
+        for batch_idx in range(7):
+            clock[0] += 0.01 * (batch_idx + 1)  # loading
+            for runner, hook in zip(runners, hooks):
+                runner.iter = batch_idx
+                hook.before_train_iter(runner, batch_idx)
+            clock[0] += 0.25 + batch_idx  # the step
+            for runner, hook in zip(runners, hooks):
+                hook.after_train_iter(runner, batch_idx)
+            plain, deferred = (runner.message_hub for runner in runners)
+            if batch_idx in (2, 5, 6):
+                assert hub_contents(deferred) == hub_contents(plain)
+                assert deferred.get_info('eta') == plain.get_info('eta')
+            histories.append(len(deferred.log_scalars.get(
+                'train/time', HistoryBuffer()).data[0]))
+    assert histories == [0, 0, 3, 3, 3, 6, 7]
+    times = plain.get_scalar('train/time').data[0]
+    np.testing.assert_allclose(
+        times, [0.25 + i + 0.01 * (i + 1) for i in range(7)])
+    assert deferred.get_info('eta') == pytest.approx(
+        times.mean() * (20 - 6 - 1))
 
 
 def test_deferred_runtime_info_needs_a_positive_interval():

@@ -1,7 +1,6 @@
 """mmengine's RuntimeInfoHook without a device sync per loss per iteration,
 and with a training log history that does not slow down as a run goes on.
 """
-from collections import defaultdict
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
@@ -9,22 +8,23 @@ from mmengine.hooks import RuntimeInfoHook
 from mmengine.registry import HOOKS
 from mmengine.utils import apply_to
 
-from .log_history import bound_training_history, training_history_length
+from .log_history import (append_scalars, bound_training_history,
+                          training_history_length)
 from .logger_interval import LoggingIterations
 
 
 @HOOKS.register_module()
 class DeferredRuntimeInfoHook(RuntimeInfoHook):
-    """Log the ``train/*`` scalars of the model outputs only when something
-    may read them.
+    """Log the ``train/*`` scalars (learning rates, the model's outputs)
+    only when something may read them.
 
     :class:`RuntimeInfoHook` passes every loss tensor to
     ``MessageHub.update_scalar`` every iteration, and each ``.item()`` there
-    waits for the GPU. This hook keeps the detached scalar tensors instead
-    and converts all that are pending at once (one ``torch.stack().tolist()``
-    per device and dtype, usually one), then calls ``update_scalar`` for each
-    value in iteration order, so the message hub ends up exactly as
-    mmengine's hook leaves it. It converts whenever the LoggerHook logs (each
+    waits for the GPU. This hook keeps the learning rates and the detached
+    scalar tensors instead and logs all that are pending at once
+    (:func:`~.log_history.append_scalars`: one transfer per device and
+    dtype, one new history per key), so the message hub ends up exactly as
+    mmengine's hook leaves it. It logs whenever the LoggerHook logs (each
     ``interval`` inner iterations and the end of the dataloader), on the last
     training iteration, after each training epoch, before validation, after
     training and before a checkpoint is saved. Select it in a config::
@@ -62,6 +62,16 @@ class DeferredRuntimeInfoHook(RuntimeInfoHook):
         self._history_length = training_history_length(runner)
         # A resumed run's histories come from the checkpoint.
         bound_training_history(runner.message_hub, self._history_length)
+
+    def before_train_iter(self, runner, batch_idx: int,
+                          data_batch=None) -> None:
+        runner.message_hub.update_info('iter', runner.iter)
+        lrs = runner.optim_wrapper.get_lr()
+        if not isinstance(lrs, dict):
+            # RuntimeInfoHook's assertion says what is wrong.
+            return super().before_train_iter(runner, batch_idx, data_batch)
+        self._pending.extend((f'train/{name}', lr[0])
+                             for name, lr in lrs.items())
 
     def after_train_iter(self,
                          runner,
@@ -113,20 +123,7 @@ class DeferredRuntimeInfoHook(RuntimeInfoHook):
         if not self._pending:
             return False
         pending, self._pending = self._pending, []
-        values = [value for _, value in pending]
-        # One transfer per (device, dtype): tolist() then gives each value
-        # the same Python type and value that Tensor.item() would.
-        groups: Dict[Tuple[torch.device, torch.dtype],
-                     List[int]] = defaultdict(list)
-        for index, value in enumerate(values):
-            if torch.is_tensor(value):
-                groups[(value.device, value.dtype)].append(index)
-        for indices in groups.values():
-            numbers = torch.stack([values[i] for i in indices]).tolist()
-            for index, number in zip(indices, numbers):
-                values[index] = number
-        for (key, _), value in zip(pending, values):
-            runner.message_hub.update_scalar(key, value)
-        # New keys (a loss term, the timer's) since the last flush.
+        append_scalars(runner.message_hub, pending)
+        # New keys (a loss term) since the last flush.
         bound_training_history(runner.message_hub, self._history_length)
         return True

@@ -28,6 +28,7 @@ import logging
 from typing import Dict, Iterator, List, Optional, Tuple
 
 import torch
+from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.optim import AmpOptimWrapper
@@ -89,6 +90,29 @@ def eager_step_reason(optim_wrapper, device: torch.device) -> Optional[str]:
     return None
 
 
+ITERATION_STAGES = ('before_train_iter', 'after_train_iter')
+
+
+def hooks_doing(runner, stage: str) -> List[Hook]:
+    """The runner's hooks, in call order, whose ``stage`` method does
+    something: mmengine's ``Hook`` passes ``before_train_iter`` and
+    ``after_train_iter`` on to ``_before_iter``/``_after_iter``, which do
+    nothing unless a subclass overrides one of the two.
+
+    Args:
+        runner (Runner): A runner whose hooks are registered.
+        stage (str): ``'before_train_iter'`` or ``'after_train_iter'``.
+
+    Returns:
+        list[Hook]: The hooks that ``runner.call_hook(stage)`` would run
+        with an effect.
+    """
+    inner = '_before_iter' if stage.startswith('before') else '_after_iter'
+    return [hook for hook in runner.hooks
+            if any(getattr(type(hook), name) is not getattr(Hook, name)
+                   for name in (stage, inner))]
+
+
 @LOOPS.register_module()
 class CapturedEpochBasedTrainLoop(EpochBasedTrainLoop):
     """``EpochBasedTrainLoop`` whose steps take tensor batches and, on CUDA,
@@ -119,6 +143,8 @@ class CapturedEpochBasedTrainLoop(EpochBasedTrainLoop):
         self.mode = 'standard'
         self.graphs: Optional[StepGraphs] = None
         self._label_tensor = False
+        self._iteration_hooks: Dict[str, List[Hook]] = {
+            stage: [] for stage in ITERATION_STAGES}
 
     def run(self) -> torch.nn.Module:
         self._choose_mode()
@@ -163,6 +189,8 @@ class CapturedEpochBasedTrainLoop(EpochBasedTrainLoop):
             return super().run_epoch()
         self.runner.call_hook('before_train_epoch')
         self.runner.model.train()
+        self._iteration_hooks = {stage: hooks_doing(self.runner, stage)
+                                 for stage in ITERATION_STAGES}
         for idx, batch in enumerate(self.tensor_batches(self.dataloader)):
             self.run_tensor_iter(idx, batch)
         self.runner.call_hook('after_train_epoch')
@@ -171,19 +199,22 @@ class CapturedEpochBasedTrainLoop(EpochBasedTrainLoop):
     def run_tensor_iter(self, idx: int, batch: Dict[str, torch.Tensor]
                         ) -> None:
         """One training iteration on a tensor batch: the hooks around one
-        (eager or replayed) step, as ``run_iter`` does for a data batch.
+        (eager or replayed) step, as ``run_iter`` does for a data batch
+        (only the hooks that do something per iteration are called: one
+        Python call each instead of ``call_hook``'s loop over every hook).
 
         Args:
             idx (int): Index of the batch in its epoch.
             batch (dict): ``inputs`` uint8 ``(B, C, H, W)`` and ``labels``
                 int64 ``(B,)`` on the model's device.
         """
-        self.runner.call_hook(
-            'before_train_iter', batch_idx=idx, data_batch=batch)
+        runner = self.runner
+        for hook in self._iteration_hooks['before_train_iter']:
+            hook.before_train_iter(runner, batch_idx=idx, data_batch=batch)
         outputs = self._step(batch['inputs'], batch['labels'])
-        self.runner.call_hook(
-            'after_train_iter', batch_idx=idx, data_batch=batch,
-            outputs=outputs)
+        for hook in self._iteration_hooks['after_train_iter']:
+            hook.after_train_iter(runner, batch_idx=idx, data_batch=batch,
+                                  outputs=outputs)
         self._iter += 1
 
     def _step(self, inputs: torch.Tensor,
