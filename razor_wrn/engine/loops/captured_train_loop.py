@@ -143,8 +143,8 @@ class CapturedEpochBasedTrainLoop(EpochBasedTrainLoop):
         self.mode = 'standard'
         self.graphs: Optional[StepGraphs] = None
         self._label_tensor = False
-        self._iteration_hooks: Dict[str, List[Hook]] = {
-            stage: [] for stage in ITERATION_STAGES}
+        # Found at the first iteration, once every hook is registered.
+        self._iteration_hooks: Optional[Dict[str, List[Hook]]] = None
 
     def run(self) -> torch.nn.Module:
         self._choose_mode()
@@ -189,8 +189,6 @@ class CapturedEpochBasedTrainLoop(EpochBasedTrainLoop):
             return super().run_epoch()
         self.runner.call_hook('before_train_epoch')
         self.runner.model.train()
-        self._iteration_hooks = {stage: hooks_doing(self.runner, stage)
-                                 for stage in ITERATION_STAGES}
         for idx, batch in enumerate(self.tensor_batches(self.dataloader)):
             self.run_tensor_iter(idx, batch)
         self.runner.call_hook('after_train_epoch')
@@ -209,6 +207,9 @@ class CapturedEpochBasedTrainLoop(EpochBasedTrainLoop):
                 int64 ``(B,)`` on the model's device.
         """
         runner = self.runner
+        if self._iteration_hooks is None:
+            self._iteration_hooks = {stage: hooks_doing(runner, stage)
+                                     for stage in ITERATION_STAGES}
         for hook in self._iteration_hooks['before_train_iter']:
             hook.before_train_iter(runner, batch_idx=idx, data_batch=batch)
         outputs = self._step(batch['inputs'], batch['labels'])
