@@ -1,18 +1,17 @@
 """mmengine's IterTimerHook writing its training times only when they are
 logged."""
+import time
 from typing import List, Optional, Tuple
 
-import time
 from mmengine.hooks import IterTimerHook
 from mmengine.registry import HOOKS
-from mmengine.utils import apply_to
 
+from .deferred_logging import DeferredLogging
 from .log_history import append_scalars
-from .logger_interval import LoggingIterations
 
 
 @HOOKS.register_module()
-class DeferredIterTimerHook(IterTimerHook):
+class DeferredIterTimerHook(DeferredLogging, IterTimerHook):
     """Time each training iteration as :class:`IterTimerHook` does, and log
     ``train/data_time``, ``train/time`` and the ETA when the LoggerHook
     reads them.
@@ -36,17 +35,10 @@ class DeferredIterTimerHook(IterTimerHook):
     """
 
     def __init__(self, interval: Optional[int] = None) -> None:
-        super().__init__()
-        self._logging_iterations = LoggingIterations(interval)
-        # (data_time, time) in seconds per iteration not yet logged.
-        self._pending: List[Tuple[float, float]] = []
+        super().__init__(interval)
         self._data_time = 0.0
         # runner.iter of the newest pending iteration: the ETA's.
         self._last_iter = 0
-
-    def before_train(self, runner) -> None:
-        super().before_train(runner)
-        self._logging_iterations.resolve(runner)
 
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch=None) -> None:
@@ -55,50 +47,21 @@ class DeferredIterTimerHook(IterTimerHook):
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:
         now = time.time()
-        self._pending.append((self._data_time, now - self.t))
+        self.note((self._data_time, now - self.t))
         self.t = now
         self._last_iter = runner.iter
-        if self._logging_iterations(self, runner, batch_idx):
-            self.flush(runner)
+        self.after_iteration(runner, batch_idx)
 
-    def after_train_epoch(self, runner) -> None:
-        self.flush(runner)
-        super().after_train_epoch(runner)
-
-    def before_val(self, runner) -> None:
-        self.flush(runner)
-
-    def after_train(self, runner) -> None:
-        self.flush(runner)
-
-    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        # Runner.save_checkpoint builds checkpoint['message_hub'] before it
-        # calls this hook, so rebuild it (as the Runner does) after logging.
-        if self.flush(runner):
-            checkpoint['message_hub'] = apply_to(
-                runner.message_hub.state_dict(),
-                lambda x: hasattr(x, 'cpu'), lambda x: x.cpu())
-
-    def flush(self, runner) -> bool:
-        """Log the pending times and the ETA as of the current iteration.
-
-        Args:
-            runner (Runner): The runner whose ``message_hub`` gets them.
-
-        Returns:
-            bool: Whether any time was pending.
-        """
-        if not self._pending:
-            return False
-        pending, self._pending = self._pending, []
+    def log_pending(self, runner, pending: List[Tuple[float, float]]
+                    ) -> None:
+        """Log ``(data_time, time)`` per iteration in seconds, and the ETA
+        mmengine's hook set at the newest of them."""
         append_scalars(runner.message_hub, [
             (key, value) for data_time, step_time in pending
             for key, value in (('train/data_time', data_time),
                                ('train/time', step_time))])
         self.time_sec_tot += sum(step_time for _, step_time in pending)
-        # The ETA mmengine's hook set at the newest pending iteration.
         last = self._last_iter
         average = self.time_sec_tot / (last - self.start_iter + 1)
         runner.message_hub.update_info(
             'eta', average * (runner.max_iters - last - 1))
-        return True
