@@ -326,10 +326,13 @@ def build_runner(cfg: Config) -> Runner:
 
 
 def run_cli(main: Callable[[Optional[Sequence[str]]], None],
-            argv: Optional[List[str]] = None) -> None:
+            argv: Optional[List[str]] = None,
+            on_interrupt: str = '') -> None:
     """Run ``main``; report user errors (:data:`razor_wrn.errors.USER_ERRORS`)
     as ``ERROR: ...`` and exit 1, without a traceback unless
-    ``RAZOR_WRN_DEBUG`` is set."""
+    ``RAZOR_WRN_DEBUG`` is set. Ctrl-C ends in one line too (exit 130, the
+    shell's code for SIGINT), followed by ``on_interrupt``: what was kept
+    and how to go on."""
     try:
         main(argv)
     except USER_ERRORS as error:
@@ -338,3 +341,9 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], None],
         message = str(error) or type(error).__name__
         print(f'ERROR: {message}', file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:
+        if os.environ.get('RAZOR_WRN_DEBUG'):
+            traceback.print_exc()
+        print(' '.join(filter(None, ['ERROR: Interrupted (Ctrl-C).',
+                                     on_interrupt])), file=sys.stderr)
+        sys.exit(130)

@@ -1,8 +1,11 @@
 """The command-line layer: config loading, user errors as one ``ERROR:``
 line with exit code 1, and how ``tools/train.py`` applies its flags."""
+import importlib
 import importlib.util
 import os
 import os.path as osp
+import runpy
+import sys
 import time
 from pathlib import Path
 
@@ -151,6 +154,36 @@ def test_run_cli_names_the_error_type_when_the_message_is_empty(capsys):
     with pytest.raises(SystemExit):
         run_cli(main, [])
     assert capsys.readouterr().err == 'ERROR: UserError\n'
+
+
+@pytest.mark.parametrize('tool, api, advice', [
+    ('train.py', 'razor_wrn.apis.train',
+     'The checkpoints already saved are kept (each is written whole or not '
+     'at all); run the same command with --resume to continue from the '
+     'newest.'),
+    ('reproduce.py', 'razor_wrn.apis.reproduce',
+     'Finished rows are kept; run the same command again to train only '
+     'what is unfinished (an interrupted row resumes from its newest '
+     'checkpoint).'),
+])
+def test_ctrl_c_ends_a_tool_in_one_line_with_what_to_do(
+        tool, api, advice, capsys, monkeypatch):
+    """Ctrl-C used to print a traceback of 31-81 lines ending in
+    KeyboardInterrupt."""
+    monkeypatch.delenv('RAZOR_WRN_DEBUG', raising=False)
+
+    def interrupted(argv):
+        raise KeyboardInterrupt
+
+    # The script imports main from its API module when it runs.
+    monkeypatch.setattr(importlib.import_module(api), 'main', interrupted)
+    monkeypatch.setattr(sys, 'argv', [tool])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(Path(__file__).parents[1] / 'tools' / tool),
+                       run_name='__main__')
+    assert exit_info.value.code == 130
+    assert capsys.readouterr() == (
+        '', f'ERROR: Interrupted (Ctrl-C). {advice}\n')
 
 
 def test_run_cli_lets_other_errors_propagate(capsys):

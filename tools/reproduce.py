@@ -46,8 +46,9 @@ one resumes with the flags given now.
 The command line and the table's run are :mod:`razor_wrn.apis.reproduce`,
 its pieces :mod:`razor_wrn.reproduce`.
 """
-from razor_wrn.apis.reproduce import main, parse_args  # noqa: F401
+from razor_wrn.apis.reproduce import (ON_INTERRUPT, main,  # noqa: F401
+                                      parse_args)
 from razor_wrn.cli import run_cli
 
 if __name__ == '__main__':
-    run_cli(main)
+    run_cli(main, on_interrupt=ON_INTERRUPT)

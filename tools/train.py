@@ -7,9 +7,10 @@
 
 The command line and the training are :mod:`razor_wrn.apis.train`.
 """
-from razor_wrn.apis.train import (main, merge_args,  # noqa: F401
-                                  parse_args, use_amp, use_captured_loop)
+from razor_wrn.apis.train import (ON_INTERRUPT, main,  # noqa: F401
+                                  merge_args, parse_args, use_amp,
+                                  use_captured_loop)
 from razor_wrn.cli import run_cli
 
 if __name__ == '__main__':
-    run_cli(main)
+    run_cli(main, on_interrupt=ON_INTERRUPT)

@@ -16,6 +16,12 @@ from razor_wrn.reproduce import (load_table, row_result, run_in_processes,
                                  write_results)
 
 
+# What tools/reproduce.py says after Ctrl-C.
+ON_INTERRUPT = ('Finished rows are kept; run the same command again to train '
+                'only what is unfinished (an interrupted row resumes from its '
+                'newest checkpoint).')
+
+
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Train, evaluate and tabulate a results table')

@@ -16,6 +16,7 @@ from mmengine.model import is_model_wrapper
 import razor_wrn  # noqa: F401  (compat shim, safe loading, registries)
 from razor_wrn.checkpoint import (load_checkpoint_file,
                                   load_weights_strictly, state_dict_of)
+from razor_wrn.engine.loader_workers import stop_loader_workers
 from razor_wrn.cli import (UserError, add_run_arguments, build_runner,
                            default_work_dir, load_config, parse_run_args,
                            writable_dir)
@@ -72,7 +73,10 @@ def main(argv: Optional[List[str]] = None) -> None:
         runner.model) else runner.model
     load_weights_strictly(model, state_dict_of(checkpoint, args.checkpoint),
                           args.checkpoint)
-    metrics = runner.test()
+    try:
+        metrics = runner.test()
+    finally:
+        stop_loader_workers(runner)
     if args.out and args.out_item == 'metrics' and is_main_process():
         mmengine.dump(metrics, args.out)
         runner.logger.info(f'Metrics written to {args.out}')

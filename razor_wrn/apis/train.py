@@ -17,6 +17,7 @@ from mmengine.logging import print_log
 import razor_wrn  # noqa: F401  (compat shim, safe loading, registries)
 from razor_wrn.checkpoint import URL_SCHEMES, check_teacher_ckpt
 from razor_wrn.engine.distributed import init_distributed
+from razor_wrn.engine.loader_workers import stop_loader_workers
 from razor_wrn.engine.train_recipe import apply_train_recipe
 from razor_wrn.cli import (UserError, add_run_arguments, build_runner,
                            default_work_dir, load_config, parse_run_args,
@@ -154,6 +155,12 @@ def use_captured_loop(cfg) -> None:
     cfg.train_cfg = dict(type='CapturedEpochBasedTrainLoop', **train_cfg)
 
 
+# What tools/train.py says after Ctrl-C.
+ON_INTERRUPT = ('The checkpoints already saved are kept (each is written '
+                'whole or not at all); run the same command with --resume '
+                'to continue from the newest.')
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     cfg = merge_args(load_config(args.config, args.cfg_options), args)
@@ -164,4 +171,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     # The process group first: the recipe follows the number of processes.
     init_distributed(cfg)
     apply_train_recipe(cfg, get_world_size())
-    build_runner(cfg).train()
+    runner = build_runner(cfg)
+    try:
+        runner.train()
+    finally:
+        stop_loader_workers(runner)
