@@ -7,6 +7,7 @@ top-1, ``cfg_options``, ``short_options`` and ``seeds``), a ``title``,
 table-wide ``cfg_options`` and the ``short`` budget (``epochs``, optionally
 ``teacher_epochs``, ``train_images``, ``test_images``).
 """
+import os.path as osp
 from typing import List, Optional
 
 from mmengine.config import Config
@@ -32,6 +33,7 @@ def load_table(path: str) -> Config:
         if 'name' not in row or 'config' not in row:
             raise UserError(f'{path!r}: every row needs `name` and `config`'
                             f', got {dict(row)}.')
+        row['config'] = _find_config(row['config'], path)
         seeds = row.get('seeds')
         if seeds is not None and (
                 not isinstance(seeds, (list, tuple)) or not seeds
@@ -85,6 +87,17 @@ def short_epochs(table: Config, row: dict) -> int:
     return short.epochs
 
 
+def short_milestones(epochs: int) -> str:
+    """The short budget's lr /10 epochs, at half and three quarters of
+    ``epochs``, as a ``--cfg-options`` list: one drop when the two fall on
+    the same epoch (a 2-epoch run went from lr to lr/100 in epoch 2), none
+    before the first epoch ends (``'[6,9]'`` for 12 epochs, ``'[1]'`` for
+    2, ``'[]'`` for 1)."""
+    drops = sorted({epoch for epoch in (epochs // 2, epochs * 3 // 4)
+                    if 0 < epoch < epochs})
+    return '[' + ','.join(map(str, drops)) + ']'
+
+
 def budget_options(table: Config, budget: str, row: dict) -> List[str]:
     """``--cfg-options`` of a row under a budget: the table's and the row's
     own, plus for ``short`` the cut epochs, schedule and data.
@@ -101,7 +114,7 @@ def budget_options(table: Config, budget: str, row: dict) -> List[str]:
         epochs = short_epochs(table, row)
         options += [
             f'train_cfg.max_epochs={epochs}',
-            f'param_scheduler.milestones=[{epochs // 2},{epochs * 3 // 4}]',
+            f'param_scheduler.milestones={short_milestones(epochs)}',
             f'train_dataloader.dataset.indices={short.train_images}',
             f'val_dataloader.dataset.indices={short.test_images}',
             f'test_dataloader.dataset.indices={short.test_images}',
@@ -116,3 +129,21 @@ def data_options(data_root: Optional[str]) -> List[str]:
         return []
     return [f'{split}_dataloader.dataset.data_root={data_root}'
             for split in ('train', 'val', 'test')]
+
+
+def _find_config(config: str, table_path: str) -> str:
+    """A row's config as given when it exists from the current folder, else
+    from the first folder above the table file that holds it (the
+    repository's tables name ``configs/...``, so they run from any folder);
+    as given when neither has it (the row then fails with that error)."""
+    if osp.isabs(config) or osp.isfile(config):
+        return config
+    folder = osp.dirname(osp.abspath(table_path))
+    while True:
+        candidate = osp.join(folder, config)
+        if osp.isfile(candidate):
+            return candidate
+        parent = osp.dirname(folder)
+        if parent == folder:
+            return config
+        folder = parent

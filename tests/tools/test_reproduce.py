@@ -148,3 +148,34 @@ def test_seeds_must_be_distinct_integers(seeds, tmp_path):
     with pytest.raises(UserError,
                        match="row 'a' has seeds=.*; give a list of distinct"):
         reproduce.main([str(table)])
+
+
+def test_a_repository_table_runs_from_any_folder(tmp_path, monkeypatch):
+    """Its rows name configs/... relative to the repository: found above
+    the table file when the current folder does not have them; a config
+    that the current folder has is kept as given."""
+    from razor_wrn.reproduce import load_table
+    repository = Path(__file__).resolve().parents[2]
+    table_file = repository / 'configs' / 'tables' / 'mmrazor_cifar10.py'
+    monkeypatch.chdir(tmp_path)
+    rows = load_table(str(table_file)).rows
+    for row in rows:
+        assert Path(row.config).is_file(), row.name
+        assert Path(row.config).is_relative_to(repository / 'configs')
+    (tmp_path / 'configs' / 'vanilla').mkdir(parents=True)
+    local = tmp_path / 'configs' / 'vanilla' / 'wrn16-w2_b128x1_cifar10.py'
+    local.write_text('model = dict()\n')
+    rows = load_table(str(table_file)).rows
+    assert 'configs/vanilla/wrn16-w2_b128x1_cifar10.py' in [
+        row.config for row in rows]
+
+
+@pytest.mark.parametrize('epochs, milestones', [
+    (1, '[]'), (2, '[1]'), (3, '[1,2]'), (4, '[2,3]'), (12, '[6,9]'),
+    (200, '[100,150]')])
+def test_the_short_budget_drops_the_lr_once_per_epoch_at_most(
+        epochs, milestones):
+    """lr /10 at half and three quarters; two drops at one epoch were lr
+    /100 at once (2 epochs: milestones [1, 1])."""
+    from razor_wrn.reproduce.table import short_milestones
+    assert short_milestones(epochs) == milestones
