@@ -323,12 +323,30 @@ def state_dict_of(checkpoint: Any, source: str) -> Dict[str, torch.Tensor]:
     return checkpoint
 
 
-def _load_local(filename: str, map_location=None):
+# mmengine logs each load as 'Loads checkpoint by {name[10:]} backend', the
+# loader's name less its first ten characters (its own are
+# load_from_local, load_from_http): these names keep that word right.
+def load_from_local(filename: str, map_location: Optional[Any] = None
+                    ) -> Any:
+    """mmengine's loader of local paths: :func:`load_checkpoint_file`.
+
+    Raises:
+        CheckpointError: as :func:`load_checkpoint_file`.
+    """
     return load_checkpoint_file(filename, map_location)
 
 
-def _load_http(filename: str, map_location=None, model_dir=None,
-               progress=False):
+def load_from_http(filename: str, map_location: Optional[Any] = None,
+                   model_dir: Optional[str] = None,
+                   progress: bool = False) -> Any:
+    """mmengine's loader of http(s) URLs (and, through them, of its model
+    zoo schemes): :func:`load_checkpoint_file`; ``model_dir`` and
+    ``progress`` are accepted and ignored (the download goes to
+    :func:`cache_path`, quietly).
+
+    Raises:
+        CheckpointError: as :func:`load_checkpoint_file`.
+    """
     # mmengine lets rank 0 download first behind a barrier;
     # download_checkpoint's file lock does the same for any processes
     # sharing the cache (several machines, or a call that not every rank
@@ -341,12 +359,12 @@ def use_safe_checkpoint_loaders() -> None:
     ``init_cfg=dict(type='Pretrained')``) go through
     :func:`load_checkpoint_file`."""
     allow_mmengine_checkpoint_objects()
-    CheckpointLoader.register_scheme('', _load_local, force=True)
-    CheckpointLoader.register_scheme(URL_SCHEMES, _load_http,
+    CheckpointLoader.register_scheme('', load_from_local, force=True)
+    CheckpointLoader.register_scheme(URL_SCHEMES, load_from_http,
                                      force=True)
     # mmengine's torchvision://, open-mmlab:// and mmcls:// loaders call its
     # module-level load_from_http directly, bypassing the scheme table.
-    mmengine_checkpoint.load_from_http = _load_http
+    mmengine_checkpoint.load_from_http = load_from_http
 
 
 def _wrn_signature(state_dict: Dict[str, torch.Tensor],

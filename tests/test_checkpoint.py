@@ -3,6 +3,7 @@ run code are refused without running it, and every failure is one readable
 :class:`CheckpointError`."""
 import collections
 import hashlib
+import logging
 import os
 import shlex
 import shutil
@@ -133,9 +134,28 @@ def test_mmengine_checkpoint_loader_uses_the_safe_local_loader(tmp_path):
     path = str(tmp_path / 'epoch_3.pth')
     save_checkpoint(saved, path)
 
-    assert CheckpointLoader._get_checkpoint_loader(path) is safe._load_local
+    loader = CheckpointLoader._get_checkpoint_loader(path)
+    assert loader is safe.load_from_local
     loaded = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     assert_mmengine_checkpoint_equal(loaded, saved)
+
+
+def test_loads_are_logged_with_the_backend_name(tmp_path, hub_dir, caplog):
+    # mmengine names the backend by the loader function's name less its
+    # first ten characters ('l' for a loader named _load_local).
+    path = str(tmp_path / 'epoch_3.pth')
+    save_checkpoint(mmengine_style_checkpoint(), path)
+    served, calls, cache = hub_dir
+    served[URL] = path
+    logger = logging.getLogger('razor_wrn.test_backend_name')
+
+    with caplog.at_level(logging.INFO, logger=logger.name):
+        CheckpointLoader.load_checkpoint(path, logger=logger)
+        CheckpointLoader.load_checkpoint(URL, logger=logger)
+    assert [r.getMessage() for r in caplog.records] == [
+        f'Loads checkpoint by local backend from path: {path}',
+        f'Loads checkpoint by http backend from path: {URL}',
+    ]
 
 
 def test_user_path_is_expanded(tmp_path, monkeypatch):
@@ -487,7 +507,7 @@ def test_http_checkpoint_is_downloaded_once_and_loaded_safely(
     save_checkpoint(saved, str(tmp_path / 'remote.pth'))
     served[URL] = tmp_path / 'remote.pth'
 
-    assert CheckpointLoader._get_checkpoint_loader(URL) is safe._load_http
+    assert CheckpointLoader._get_checkpoint_loader(URL) is safe.load_from_http
     assert_mmengine_checkpoint_equal(
         CheckpointLoader.load_checkpoint(URL, map_location='cpu'), saved)
     # Into a temporary file of this process, renamed when complete.
