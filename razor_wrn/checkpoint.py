@@ -216,6 +216,21 @@ def download_checkpoint(url: str) -> str:
     return cached
 
 
+class UnreadableCheckpointError(CheckpointError):
+    """A checkpoint file that cannot be used: :attr:`problem` says what the
+    file is, with its path, :attr:`fix` what to do; the message is both.
+    A caller with a fix of its own (``--resume`` naming another checkpoint)
+    words its message from :attr:`problem`."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        super().__init__(f'{problem}. {fix}')
+        self.problem, self.fix = problem, fix
+
+    def __reduce__(self) -> tuple:
+        # Exceptions pickle (to another process) as cls(*args): here two.
+        return type(self), (self.problem, self.fix)
+
+
 # The URL schemes load_checkpoint_file downloads; any other name is a path.
 URL_SCHEMES = ('http://', 'https://')
 
@@ -234,29 +249,33 @@ def load_checkpoint_file(filename: str,
             in full.
 
     Raises:
-        CheckpointError: the file is missing, is not a torch checkpoint, is
-            truncated, or holds Python objects outside the safe allow-list.
+        UnreadableCheckpointError: the file is missing, is not a torch
+            checkpoint, is truncated or damaged, or holds Python objects
+            outside the safe allow-list.
+        CheckpointError: a URL that cannot be downloaded.
     """
     if filename.startswith(URL_SCHEMES):
         path = download_checkpoint(filename)
     else:
         path = osp.expanduser(filename)
     if not osp.isfile(path):
-        raise CheckpointError(
-            f'Checkpoint file not found: {path!r}. Check the path (relative '
-            f'paths are resolved from {os.getcwd()!r}).')
+        raise UnreadableCheckpointError(
+            f'Checkpoint file not found: {path!r}',
+            f'Check the path (relative paths are resolved from '
+            f'{os.getcwd()!r}).')
     try:
         return torch.load(path, map_location=map_location, weights_only=True,
                           mmap=lazy and zipfile.is_zipfile(path))
     except pickle.UnpicklingError as error:
         refused = _refused_object(str(error))
-        if refused:
-            raise CheckpointError(
+        if refused and _torch_format(path):
+            raise UnreadableCheckpointError(
                 f'Refusing to load {path!r}: it contains Python objects that '
                 'are not plain data, and razor_wrn never runs code from a '
-                f'checkpoint ({refused}). If you trust the file, re-save '
-                "only its weights, e.g. torch.save({'state_dict': "
-                "ckpt['state_dict']}, 'clean.pth').") from error
+                f'checkpoint ({refused})',
+                "If you trust the file, re-save only its weights, e.g. "
+                "torch.save({'state_dict': ckpt['state_dict']}, "
+                "'clean.pth').") from error
         raise _unreadable(path, error) from error
     except Exception as error:
         # A non-checkpoint file can fail anywhere in the unpickler
@@ -272,11 +291,89 @@ def _refused_object(message: str) -> Optional[str]:
     return None
 
 
-def _unreadable(path: str, error: Exception) -> CheckpointError:
-    return CheckpointError(
-        f'{path!r} is not a readable torch checkpoint '
-        f'({type(error).__name__}: {error}). The file may be truncated or '
-        'corrupt: download or save it again.')
+# What torch.save writes first: a zip archive (torch >= 1.6), or in the
+# legacy format a pickle (any protocol) whose first object is torch's magic
+# number.
+ZIP_MAGIC = b'PK\x03\x04'
+LEGACY_MAGIC = pickle.dumps(torch.serialization.MAGIC_NUMBER,
+                            protocol=2)[2:-1]
+
+
+def _head(path: str, size: int = 512) -> bytes:
+    try:
+        with open(path, 'rb') as f:
+            return f.read(size)
+    except OSError:
+        return b''
+
+
+def _torch_format(path: str) -> Optional[str]:
+    """``'zip'`` or ``'legacy'``: the torch.save format ``path`` starts
+    with; None when it starts like neither."""
+    head = _head(path)
+    if head.startswith(ZIP_MAGIC):
+        return 'zip'
+    if head.startswith(b'\x80') and LEGACY_MAGIC in head[:32]:
+        return 'legacy'
+    return None
+
+
+def _text_start(head: bytes) -> Optional[str]:
+    """The first line of ``head`` (shortened) if it is text, else None."""
+    try:
+        text = head.decode('utf-8')
+    except UnicodeDecodeError as error:
+        # A multi-byte character cut at the end of the bytes read.
+        if error.start < len(head) - 3:
+            return None
+        text = head[:error.start].decode('utf-8')
+    if not all(c.isprintable() or c in '\t\r\n' for c in text):
+        return None
+    first = text.strip().split('\n', 1)[0].strip()
+    return first if len(first) <= 40 else first[:40] + '...'
+
+
+def _short_cause(error: Exception) -> str:
+    """``error``'s first sentence, without torch's internal names (its zip
+    reader's errors go on about 'an internal miniz error')."""
+    if isinstance(error, EOFError):
+        return 'the file ends early'
+    lines = str(error).strip().splitlines()
+    sentence = re.split(r'\.\s', lines[0])[0].rstrip('.') if lines else ''
+    sentence = sentence.replace('PytorchStreamReader ', '')
+    return sentence[:120] or type(error).__name__
+
+
+# The fix for a checkpoint that was cut short or damaged.
+SAVE_AGAIN = 'Save or download it again, or pass another checkpoint.'
+
+
+def _unreadable(path: str, error: Exception) -> UnreadableCheckpointError:
+    """The error for a file ``torch.load`` could not read: what the file is
+    (empty, text, another format, a damaged torch checkpoint), from its
+    first bytes, and the fix."""
+    head = _head(path)
+    if not head:
+        return UnreadableCheckpointError(
+            f'{path!r} is empty (0 bytes), not a PyTorch checkpoint',
+            SAVE_AGAIN)
+    kind = _torch_format(path)
+    if kind is None:
+        text = _text_start(head)
+        what = (f'a text file, not a PyTorch checkpoint (its first line is '
+                f'{text!r})' if text is not None else
+                'not a PyTorch checkpoint (its first bytes are not those '
+                'torch.save writes)')
+        return UnreadableCheckpointError(
+            f'{path!r} is {what}',
+            'Pass a checkpoint written by tools/train.py or torch.save.')
+    # A zip archive ends with its index: without one the file was cut short
+    # (a copy or a save that did not finish).
+    cause = 'the end of the file is missing' if kind == 'zip' and \
+        not zipfile.is_zipfile(path) else _short_cause(error)
+    return UnreadableCheckpointError(
+        f'{path!r} is a truncated or damaged PyTorch checkpoint ({cause})',
+        SAVE_AGAIN)
 
 
 CIFAR_ZOO_CONVERTER = 'tools/model_converters/convert_cifar_zoo_wrn.py'

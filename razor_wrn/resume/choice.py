@@ -17,7 +17,8 @@ import re
 import sys
 from typing import List, Optional, Tuple
 
-from ..checkpoint import URL_SCHEMES, CheckpointError, load_checkpoint_file
+from ..checkpoint import (URL_SCHEMES, CheckpointError,
+                          UnreadableCheckpointError, load_checkpoint_file)
 
 # The file in a work dir naming its newest checkpoint (mmengine's name).
 POINTER = 'last_checkpoint'
@@ -29,11 +30,14 @@ def pointer_path(work_dir: str) -> str:
 
 
 def _readable(path: str) -> Optional[str]:
-    """None if ``path`` is a readable checkpoint, else why not."""
+    """None if ``path`` is a readable checkpoint, else why not (what the
+    file is, without a fix or a final period: the caller gives the fix)."""
     try:
         checkpoint = load_checkpoint_file(path, lazy=True)
+    except UnreadableCheckpointError as error:
+        return error.problem
     except CheckpointError as error:
-        return str(error)
+        return str(error).rstrip('.')
     if not isinstance(checkpoint, dict) or 'meta' not in checkpoint:
         return f'{path!r} holds no training state (no meta entry)'
     return None
@@ -128,7 +132,8 @@ def resume_checkpoint(work_dir: str, requested: Optional[str]) -> str:
         return requested
     folder = osp.dirname(requested) or '.'
     fallback = _newest_readable(folder, skip=requested)
-    hint = (f' The newest readable checkpoint beside it is {fallback!r}: '
-            f'resume with --resume {fallback}' if fallback else
-            f' No other readable checkpoint is in {folder!r}')
-    raise CheckpointError(f'--resume: {problem}.{hint}.')
+    hint = (f'The newest readable checkpoint beside it is {fallback!r}: '
+            f'resume with --resume {fallback}.' if fallback else
+            f'No other readable checkpoint is in {folder!r}: pass another '
+            'checkpoint, or train without --resume to start again.')
+    raise CheckpointError(f'--resume: {problem}. {hint}')

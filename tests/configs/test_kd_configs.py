@@ -128,7 +128,9 @@ def test_bad_teachers_stop_before_training(teacher_checkpoint, data,
         kd_like)
     cases = [
         (tmp_path / 'missing.pth', 'Teacher checkpoint not found'),
-        (corrupt, 'not a readable torch checkpoint'),
+        (corrupt, f'ERROR: {str(corrupt)!r} is a truncated or damaged '
+         'PyTorch checkpoint (the end of the file is missing). Save or '
+         'download it again, or pass another checkpoint.'),
         (kd_like, 'this is a distillation checkpoint'),
     ]
     for checkpoint, message in cases:
