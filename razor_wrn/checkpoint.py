@@ -10,6 +10,7 @@ mmengine loads ``http(s)://`` checkpoints through ``torch.hub`` with
 ``weights_only=True`` and turn every failure into one readable
 :class:`CheckpointError`. Importing :mod:`razor_wrn` applies both.
 """
+import glob
 import hashlib
 import os
 import os.path as osp
@@ -19,7 +20,7 @@ import shlex
 import tempfile
 import zipfile
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 from urllib.parse import urlparse
 
 import numpy as np
@@ -231,6 +232,72 @@ class UnreadableCheckpointError(CheckpointError):
         return type(self), (self.problem, self.fix)
 
 
+# The file in a work dir naming its newest checkpoint (mmengine's name).
+POINTER = 'last_checkpoint'
+
+
+def checkpoint_recency(path: str) -> Tuple[int, List[int]]:
+    """``(modification time in ns, the numbers in the file name)``: files
+    written within one tick of the file system's clock (several ms) have
+    the same time, and then ``epoch_10.pth`` is newer than ``epoch_9.pth``.
+    """
+    numbers = [int(n) for n in re.findall(r'\d+', osp.basename(path))]
+    return os.stat(path).st_mtime_ns, numbers
+
+
+def likely_checkpoint(folder: str) -> Optional[Tuple[str, str]]:
+    """The checkpoint file in ``folder`` that whoever passed the folder most
+    likely meant, and why: the one its :data:`POINTER` names (the copy in
+    ``folder`` of a work dir copied or moved), else its newest ``*.pth``;
+    None when it holds neither."""
+    try:
+        with open(osp.join(folder, POINTER), encoding='utf-8',
+                  errors='replace') as f:
+            named = f.read().strip()
+    except OSError:
+        named = ''
+    if named:
+        for candidate in (osp.join(folder, osp.basename(named)), named):
+            if osp.isfile(candidate):
+                return candidate, f'the one its {POINTER} names'
+    files = [path for path in glob.glob(
+        osp.join(glob.escape(folder), '*.pth')) if osp.isfile(path)]
+    if not files:
+        return None
+    return max(files, key=checkpoint_recency), 'its newest'
+
+
+def directory_error(path: str, given_as: str = '', option: str = '',
+                    also: str = '',
+                    none_fix: str = 'Pass the path of a checkpoint file.'
+                    ) -> UnreadableCheckpointError:
+    """The error for a directory given where a checkpoint file belongs: it
+    names the file in it that was most likely meant
+    (:func:`likely_checkpoint`).
+
+    Args:
+        path: The directory.
+        given_as: What leads the message, e.g. ``"--resume 'DIR'"``;
+            empty: the quoted path.
+        option: Written before the suggested file, e.g. ``'--resume '``;
+            empty: the file's path is quoted alone.
+        also: Added after the suggested file, before the final period
+            (another fix).
+        none_fix: The fix when the directory holds no checkpoint.
+    """
+    given_as = given_as or repr(path)
+    likely = likely_checkpoint(path)
+    if likely is None:
+        return UnreadableCheckpointError(
+            f'{given_as} is a directory, not a checkpoint file, and holds '
+            'no checkpoint (*.pth)', none_fix)
+    file, why = likely
+    named = f'{option}{shlex.quote(file)}' if option else repr(file)
+    return UnreadableCheckpointError(
+        f'{given_as} is a directory, not a checkpoint file',
+        f'Pass a checkpoint file in it, probably {named} ({why}){also}.')
+
+
 # The URL schemes load_checkpoint_file downloads; any other name is a path.
 URL_SCHEMES = ('http://', 'https://')
 
@@ -249,8 +316,8 @@ def load_checkpoint_file(filename: str,
             in full.
 
     Raises:
-        UnreadableCheckpointError: the file is missing, is not a torch
-            checkpoint, is truncated or damaged, or holds Python objects
+        UnreadableCheckpointError: the file is missing or a directory, is
+            not a torch checkpoint, is truncated or damaged, or holds Python objects
             outside the safe allow-list.
         CheckpointError: a URL that cannot be downloaded.
     """
@@ -258,6 +325,8 @@ def load_checkpoint_file(filename: str,
         path = download_checkpoint(filename)
     else:
         path = osp.expanduser(filename)
+    if osp.isdir(path):
+        raise directory_error(path)
     if not osp.isfile(path):
         raise UnreadableCheckpointError(
             f'Checkpoint file not found: {path!r}',
@@ -583,7 +652,8 @@ def check_teacher_ckpt(teacher_ckpt: str) -> None:
     once, see :func:`download_checkpoint`).
 
     Raises:
-        CheckpointError: ``teacher_ckpt`` is a local path and no file, or a
+        CheckpointError: ``teacher_ckpt`` is a local path and no file (a
+            directory: the message names the likely file in it), or a
             URL whose download failed (the message says how to pass a local
             teacher instead).
     """
@@ -596,8 +666,15 @@ def check_teacher_ckpt(teacher_ckpt: str) -> None:
                 'elsewhere (or train a teacher with its vanilla config) and '
                 'pass --cfg-options model.teacher_ckpt=PATH.') from error
         return
-    if osp.isfile(osp.expanduser(teacher_ckpt)):
+    path = osp.expanduser(teacher_ckpt)
+    if osp.isfile(path):
         return
+    if osp.isdir(path):
+        raise directory_error(
+            path, f'Teacher checkpoint {teacher_ckpt!r} (model.teacher_ckpt)',
+            '--cfg-options model.teacher_ckpt=', none_fix=(
+                'Pass one with --cfg-options model.teacher_ckpt=PATH, or '
+                'train the teacher first with its vanilla config.'))
     folder = osp.dirname(teacher_ckpt)
     found = sorted(f for f in os.listdir(folder) if f.endswith('.pth')) \
         if folder and osp.isdir(folder) else []

@@ -268,9 +268,56 @@ def test_missing_file(tmp_path, monkeypatch):
         f'(relative paths are resolved from {str(tmp_path)!r}).')
 
 
-def test_directory_is_not_a_checkpoint_file(tmp_path):
-    with pytest.raises(CheckpointError, match='^Checkpoint file not found'):
-        load_checkpoint_file(str(tmp_path))
+def test_directory_names_the_checkpoint_likely_meant(tmp_path):
+    folder = tmp_path / 'work_dir'
+    folder.mkdir()
+
+    def message() -> str:
+        with pytest.raises(CheckpointError) as error:
+            load_checkpoint_file(str(folder))
+        return str(error.value)
+
+    assert message() == (
+        f'{str(folder)!r} is a directory, not a checkpoint file, and holds '
+        'no checkpoint (*.pth). Pass the path of a checkpoint file.')
+    # Written within one tick of the file system's clock: the same time,
+    # and the numbers in the names order them.
+    for name in ('epoch_9.pth', 'epoch_10.pth', 'best_epoch_3.pth'):
+        (folder / name).write_bytes(b'')
+        os.utime(folder / name, ns=(1_700_000_000_000_000_000, ) * 2)
+    assert message() == (
+        f'{str(folder)!r} is a directory, not a checkpoint file. Pass a '
+        f"checkpoint file in it, probably {str(folder / 'epoch_10.pth')!r} "
+        '(its newest).')
+    # The pointer of a work dir copied from elsewhere: the copy in it.
+    (folder / 'last_checkpoint').write_text('/elsewhere/run/epoch_9.pth')
+    assert message() == (
+        f'{str(folder)!r} is a directory, not a checkpoint file. Pass a '
+        f"checkpoint file in it, probably {str(folder / 'epoch_9.pth')!r} "
+        '(the one its last_checkpoint names).')
+
+
+def test_teacher_directory_names_the_checkpoint_likely_meant(tmp_path):
+    folder = tmp_path / 'teacher run'
+    folder.mkdir()
+    with pytest.raises(CheckpointError) as error:
+        safe.check_teacher_ckpt(str(folder))
+    assert str(error.value) == (
+        f'Teacher checkpoint {str(folder)!r} (model.teacher_ckpt) is a '
+        'directory, not a checkpoint file, and holds no checkpoint (*.pth). '
+        'Pass one with --cfg-options model.teacher_ckpt=PATH, or train the '
+        'teacher first with its vanilla config.')
+    (folder / 'epoch_1.pth').write_bytes(b'')
+    (folder / 'last_checkpoint').write_text(str(folder / 'epoch_1.pth'))
+    with pytest.raises(CheckpointError) as error:
+        safe.check_teacher_ckpt(str(folder))
+    # Quoted for the shell: the folder's name has a space.
+    assert str(error.value) == (
+        f'Teacher checkpoint {str(folder)!r} (model.teacher_ckpt) is a '
+        'directory, not a checkpoint file. Pass a checkpoint file in it, '
+        'probably --cfg-options '
+        f"model.teacher_ckpt='{folder / 'epoch_1.pth'}' (the one its "
+        'last_checkpoint names).')
 
 
 NOT_A_CHECKPOINT = 'Pass a checkpoint written by tools/train.py or torch.save.'

@@ -11,17 +11,13 @@ with the tensors' bytes memory-mapped, not read): the Runner then reads the
 chosen checkpoint in full, once.
 """
 import glob
-import os
 import os.path as osp
-import re
 import sys
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
-from ..checkpoint import (URL_SCHEMES, CheckpointError,
-                          UnreadableCheckpointError, load_checkpoint_file)
-
-# The file in a work dir naming its newest checkpoint (mmengine's name).
-POINTER = 'last_checkpoint'
+from ..checkpoint import (POINTER, URL_SCHEMES, CheckpointError,
+                          UnreadableCheckpointError, checkpoint_recency,
+                          load_checkpoint_file)
 
 
 def pointer_path(work_dir: str) -> str:
@@ -43,20 +39,11 @@ def _readable(path: str) -> Optional[str]:
     return None
 
 
-def _recency(path: str) -> Tuple[int, List[int]]:
-    """``(modification time in ns, the numbers in the file name)``: files
-    written within one tick of the file system's clock (several ms) have
-    the same time, and then ``epoch_10.pth`` is newer than ``epoch_9.pth``.
-    """
-    numbers = [int(n) for n in re.findall(r'\d+', osp.basename(path))]
-    return os.stat(path).st_mtime_ns, numbers
-
-
 def _newest_readable(folder: str, skip: str = '') -> Optional[str]:
     """The most recently written readable ``*.pth`` in ``folder``."""
     candidates: List[str] = sorted(
-        glob.glob(osp.join(glob.escape(folder), '*.pth')), key=_recency,
-        reverse=True)
+        glob.glob(osp.join(glob.escape(folder), '*.pth')),
+        key=checkpoint_recency, reverse=True)
     for path in candidates:
         if osp.abspath(path) != osp.abspath(skip) and _readable(path) is None:
             return path
