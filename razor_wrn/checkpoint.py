@@ -10,6 +10,7 @@ mmengine loads ``http(s)://`` checkpoints through ``torch.hub`` with
 ``weights_only=True`` and turn every failure into one readable
 :class:`CheckpointError`. Importing :mod:`razor_wrn` applies both.
 """
+import glob
 import hashlib
 import os
 import os.path as osp
@@ -19,7 +20,7 @@ import shlex
 import tempfile
 import zipfile
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 from urllib.parse import urlparse
 
 import numpy as np
@@ -216,6 +217,87 @@ def download_checkpoint(url: str) -> str:
     return cached
 
 
+class UnreadableCheckpointError(CheckpointError):
+    """A checkpoint file that cannot be used: :attr:`problem` says what the
+    file is, with its path, :attr:`fix` what to do; the message is both.
+    A caller with a fix of its own (``--resume`` naming another checkpoint)
+    words its message from :attr:`problem`."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        super().__init__(f'{problem}. {fix}')
+        self.problem, self.fix = problem, fix
+
+    def __reduce__(self) -> tuple:
+        # Exceptions pickle (to another process) as cls(*args): here two.
+        return type(self), (self.problem, self.fix)
+
+
+# The file in a work dir naming its newest checkpoint (mmengine's name).
+POINTER = 'last_checkpoint'
+
+
+def checkpoint_recency(path: str) -> Tuple[int, List[int]]:
+    """``(modification time in ns, the numbers in the file name)``: files
+    written within one tick of the file system's clock (several ms) have
+    the same time, and then ``epoch_10.pth`` is newer than ``epoch_9.pth``.
+    """
+    numbers = [int(n) for n in re.findall(r'\d+', osp.basename(path))]
+    return os.stat(path).st_mtime_ns, numbers
+
+
+def likely_checkpoint(folder: str) -> Optional[Tuple[str, str]]:
+    """The checkpoint file in ``folder`` that whoever passed the folder most
+    likely meant, and why: the one its :data:`POINTER` names (the copy in
+    ``folder`` of a work dir copied or moved), else its newest ``*.pth``;
+    None when it holds neither."""
+    try:
+        with open(osp.join(folder, POINTER), encoding='utf-8',
+                  errors='replace') as f:
+            named = f.read().strip()
+    except OSError:
+        named = ''
+    if named:
+        for candidate in (osp.join(folder, osp.basename(named)), named):
+            if osp.isfile(candidate):
+                return candidate, f'the one its {POINTER} names'
+    files = [path for path in glob.glob(
+        osp.join(glob.escape(folder), '*.pth')) if osp.isfile(path)]
+    if not files:
+        return None
+    return max(files, key=checkpoint_recency), 'its newest'
+
+
+def directory_error(path: str, given_as: str = '', option: str = '',
+                    also: str = '',
+                    none_fix: str = 'Pass the path of a checkpoint file.'
+                    ) -> UnreadableCheckpointError:
+    """The error for a directory given where a checkpoint file belongs: it
+    names the file in it that was most likely meant
+    (:func:`likely_checkpoint`).
+
+    Args:
+        path: The directory.
+        given_as: What leads the message, e.g. ``"--resume 'DIR'"``;
+            empty: the quoted path.
+        option: Written before the suggested file, e.g. ``'--resume '``;
+            empty: the file's path is quoted alone.
+        also: Added after the suggested file, before the final period
+            (another fix).
+        none_fix: The fix when the directory holds no checkpoint.
+    """
+    given_as = given_as or repr(path)
+    likely = likely_checkpoint(path)
+    if likely is None:
+        return UnreadableCheckpointError(
+            f'{given_as} is a directory, not a checkpoint file, and holds '
+            'no checkpoint (*.pth)', none_fix)
+    file, why = likely
+    named = f'{option}{shlex.quote(file)}' if option else repr(file)
+    return UnreadableCheckpointError(
+        f'{given_as} is a directory, not a checkpoint file',
+        f'Pass a checkpoint file in it, probably {named} ({why}){also}.')
+
+
 # The URL schemes load_checkpoint_file downloads; any other name is a path.
 URL_SCHEMES = ('http://', 'https://')
 
@@ -234,29 +316,35 @@ def load_checkpoint_file(filename: str,
             in full.
 
     Raises:
-        CheckpointError: the file is missing, is not a torch checkpoint, is
-            truncated, or holds Python objects outside the safe allow-list.
+        UnreadableCheckpointError: the file is missing or a directory, is
+            not a torch checkpoint, is truncated or damaged, or holds Python objects
+            outside the safe allow-list.
+        CheckpointError: a URL that cannot be downloaded.
     """
     if filename.startswith(URL_SCHEMES):
         path = download_checkpoint(filename)
     else:
         path = osp.expanduser(filename)
+    if osp.isdir(path):
+        raise directory_error(path)
     if not osp.isfile(path):
-        raise CheckpointError(
-            f'Checkpoint file not found: {path!r}. Check the path (relative '
-            f'paths are resolved from {os.getcwd()!r}).')
+        raise UnreadableCheckpointError(
+            f'Checkpoint file not found: {path!r}',
+            f'Check the path (relative paths are resolved from '
+            f'{os.getcwd()!r}).')
     try:
         return torch.load(path, map_location=map_location, weights_only=True,
                           mmap=lazy and zipfile.is_zipfile(path))
     except pickle.UnpicklingError as error:
         refused = _refused_object(str(error))
-        if refused:
-            raise CheckpointError(
+        if refused and _torch_format(path):
+            raise UnreadableCheckpointError(
                 f'Refusing to load {path!r}: it contains Python objects that '
                 'are not plain data, and razor_wrn never runs code from a '
-                f'checkpoint ({refused}). If you trust the file, re-save '
-                "only its weights, e.g. torch.save({'state_dict': "
-                "ckpt['state_dict']}, 'clean.pth').") from error
+                f'checkpoint ({refused})',
+                "If you trust the file, re-save only its weights, e.g. "
+                "torch.save({'state_dict': ckpt['state_dict']}, "
+                "'clean.pth').") from error
         raise _unreadable(path, error) from error
     except Exception as error:
         # A non-checkpoint file can fail anywhere in the unpickler
@@ -272,11 +360,89 @@ def _refused_object(message: str) -> Optional[str]:
     return None
 
 
-def _unreadable(path: str, error: Exception) -> CheckpointError:
-    return CheckpointError(
-        f'{path!r} is not a readable torch checkpoint '
-        f'({type(error).__name__}: {error}). The file may be truncated or '
-        'corrupt: download or save it again.')
+# What torch.save writes first: a zip archive (torch >= 1.6), or in the
+# legacy format a pickle (any protocol) whose first object is torch's magic
+# number.
+ZIP_MAGIC = b'PK\x03\x04'
+LEGACY_MAGIC = pickle.dumps(torch.serialization.MAGIC_NUMBER,
+                            protocol=2)[2:-1]
+
+
+def _head(path: str, size: int = 512) -> bytes:
+    try:
+        with open(path, 'rb') as f:
+            return f.read(size)
+    except OSError:
+        return b''
+
+
+def _torch_format(path: str) -> Optional[str]:
+    """``'zip'`` or ``'legacy'``: the torch.save format ``path`` starts
+    with; None when it starts like neither."""
+    head = _head(path)
+    if head.startswith(ZIP_MAGIC):
+        return 'zip'
+    if head.startswith(b'\x80') and LEGACY_MAGIC in head[:32]:
+        return 'legacy'
+    return None
+
+
+def _text_start(head: bytes) -> Optional[str]:
+    """The first line of ``head`` (shortened) if it is text, else None."""
+    try:
+        text = head.decode('utf-8')
+    except UnicodeDecodeError as error:
+        # A multi-byte character cut at the end of the bytes read.
+        if error.start < len(head) - 3:
+            return None
+        text = head[:error.start].decode('utf-8')
+    if not all(c.isprintable() or c in '\t\r\n' for c in text):
+        return None
+    first = text.strip().split('\n', 1)[0].strip()
+    return first if len(first) <= 40 else first[:40] + '...'
+
+
+def _short_cause(error: Exception) -> str:
+    """``error``'s first sentence, without torch's internal names (its zip
+    reader's errors go on about 'an internal miniz error')."""
+    if isinstance(error, EOFError):
+        return 'the file ends early'
+    lines = str(error).strip().splitlines()
+    sentence = re.split(r'\.\s', lines[0])[0].rstrip('.') if lines else ''
+    sentence = sentence.replace('PytorchStreamReader ', '')
+    return sentence[:120] or type(error).__name__
+
+
+# The fix for a checkpoint that was cut short or damaged.
+SAVE_AGAIN = 'Save or download it again, or pass another checkpoint.'
+
+
+def _unreadable(path: str, error: Exception) -> UnreadableCheckpointError:
+    """The error for a file ``torch.load`` could not read: what the file is
+    (empty, text, another format, a damaged torch checkpoint), from its
+    first bytes, and the fix."""
+    head = _head(path)
+    if not head:
+        return UnreadableCheckpointError(
+            f'{path!r} is empty (0 bytes), not a PyTorch checkpoint',
+            SAVE_AGAIN)
+    kind = _torch_format(path)
+    if kind is None:
+        text = _text_start(head)
+        what = (f'a text file, not a PyTorch checkpoint (its first line is '
+                f'{text!r})' if text is not None else
+                'not a PyTorch checkpoint (its first bytes are not those '
+                'torch.save writes)')
+        return UnreadableCheckpointError(
+            f'{path!r} is {what}',
+            'Pass a checkpoint written by tools/train.py or torch.save.')
+    # A zip archive ends with its index: without one the file was cut short
+    # (a copy or a save that did not finish).
+    cause = 'the end of the file is missing' if kind == 'zip' and \
+        not zipfile.is_zipfile(path) else _short_cause(error)
+    return UnreadableCheckpointError(
+        f'{path!r} is a truncated or damaged PyTorch checkpoint ({cause})',
+        SAVE_AGAIN)
 
 
 CIFAR_ZOO_CONVERTER = 'tools/model_converters/convert_cifar_zoo_wrn.py'
@@ -323,12 +489,30 @@ def state_dict_of(checkpoint: Any, source: str) -> Dict[str, torch.Tensor]:
     return checkpoint
 
 
-def _load_local(filename: str, map_location=None):
+# mmengine logs each load as 'Loads checkpoint by {name[10:]} backend', the
+# loader's name less its first ten characters (its own are
+# load_from_local, load_from_http): these names keep that word right.
+def load_from_local(filename: str, map_location: Optional[Any] = None
+                    ) -> Any:
+    """mmengine's loader of local paths: :func:`load_checkpoint_file`.
+
+    Raises:
+        CheckpointError: as :func:`load_checkpoint_file`.
+    """
     return load_checkpoint_file(filename, map_location)
 
 
-def _load_http(filename: str, map_location=None, model_dir=None,
-               progress=False):
+def load_from_http(filename: str, map_location: Optional[Any] = None,
+                   model_dir: Optional[str] = None,
+                   progress: bool = False) -> Any:
+    """mmengine's loader of http(s) URLs (and, through them, of its model
+    zoo schemes): :func:`load_checkpoint_file`; ``model_dir`` and
+    ``progress`` are accepted and ignored (the download goes to
+    :func:`cache_path`, quietly).
+
+    Raises:
+        CheckpointError: as :func:`load_checkpoint_file`.
+    """
     # mmengine lets rank 0 download first behind a barrier;
     # download_checkpoint's file lock does the same for any processes
     # sharing the cache (several machines, or a call that not every rank
@@ -341,12 +525,12 @@ def use_safe_checkpoint_loaders() -> None:
     ``init_cfg=dict(type='Pretrained')``) go through
     :func:`load_checkpoint_file`."""
     allow_mmengine_checkpoint_objects()
-    CheckpointLoader.register_scheme('', _load_local, force=True)
-    CheckpointLoader.register_scheme(URL_SCHEMES, _load_http,
+    CheckpointLoader.register_scheme('', load_from_local, force=True)
+    CheckpointLoader.register_scheme(URL_SCHEMES, load_from_http,
                                      force=True)
     # mmengine's torchvision://, open-mmlab:// and mmcls:// loaders call its
     # module-level load_from_http directly, bypassing the scheme table.
-    mmengine_checkpoint.load_from_http = _load_http
+    mmengine_checkpoint.load_from_http = load_from_http
 
 
 def _wrn_signature(state_dict: Dict[str, torch.Tensor],
@@ -468,7 +652,8 @@ def check_teacher_ckpt(teacher_ckpt: str) -> None:
     once, see :func:`download_checkpoint`).
 
     Raises:
-        CheckpointError: ``teacher_ckpt`` is a local path and no file, or a
+        CheckpointError: ``teacher_ckpt`` is a local path and no file (a
+            directory: the message names the likely file in it), or a
             URL whose download failed (the message says how to pass a local
             teacher instead).
     """
@@ -481,8 +666,15 @@ def check_teacher_ckpt(teacher_ckpt: str) -> None:
                 'elsewhere (or train a teacher with its vanilla config) and '
                 'pass --cfg-options model.teacher_ckpt=PATH.') from error
         return
-    if osp.isfile(osp.expanduser(teacher_ckpt)):
+    path = osp.expanduser(teacher_ckpt)
+    if osp.isfile(path):
         return
+    if osp.isdir(path):
+        raise directory_error(
+            path, f'Teacher checkpoint {teacher_ckpt!r} (model.teacher_ckpt)',
+            '--cfg-options model.teacher_ckpt=', none_fix=(
+                'Pass one with --cfg-options model.teacher_ckpt=PATH, or '
+                'train the teacher first with its vanilla config.'))
     folder = osp.dirname(teacher_ckpt)
     found = sorted(f for f in os.listdir(folder) if f.endswith('.pth')) \
         if folder and osp.isdir(folder) else []

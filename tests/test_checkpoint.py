@@ -3,7 +3,9 @@ run code are refused without running it, and every failure is one readable
 :class:`CheckpointError`."""
 import collections
 import hashlib
+import logging
 import os
+import pickle
 import shlex
 import shutil
 import time
@@ -133,9 +135,28 @@ def test_mmengine_checkpoint_loader_uses_the_safe_local_loader(tmp_path):
     path = str(tmp_path / 'epoch_3.pth')
     save_checkpoint(saved, path)
 
-    assert CheckpointLoader._get_checkpoint_loader(path) is safe._load_local
+    loader = CheckpointLoader._get_checkpoint_loader(path)
+    assert loader is safe.load_from_local
     loaded = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     assert_mmengine_checkpoint_equal(loaded, saved)
+
+
+def test_loads_are_logged_with_the_backend_name(tmp_path, hub_dir, caplog):
+    # mmengine names the backend by the loader function's name less its
+    # first ten characters ('l' for a loader named _load_local).
+    path = str(tmp_path / 'epoch_3.pth')
+    save_checkpoint(mmengine_style_checkpoint(), path)
+    served, calls, cache = hub_dir
+    served[URL] = path
+    logger = logging.getLogger('razor_wrn.test_backend_name')
+
+    with caplog.at_level(logging.INFO, logger=logger.name):
+        CheckpointLoader.load_checkpoint(path, logger=logger)
+        CheckpointLoader.load_checkpoint(URL, logger=logger)
+    assert [r.getMessage() for r in caplog.records] == [
+        f'Loads checkpoint by local backend from path: {path}',
+        f'Loads checkpoint by http backend from path: {URL}',
+    ]
 
 
 def test_user_path_is_expanded(tmp_path, monkeypatch):
@@ -247,19 +268,66 @@ def test_missing_file(tmp_path, monkeypatch):
         f'(relative paths are resolved from {str(tmp_path)!r}).')
 
 
-def test_directory_is_not_a_checkpoint_file(tmp_path):
-    with pytest.raises(CheckpointError, match='^Checkpoint file not found'):
-        load_checkpoint_file(str(tmp_path))
+def test_directory_names_the_checkpoint_likely_meant(tmp_path):
+    folder = tmp_path / 'work_dir'
+    folder.mkdir()
+
+    def message() -> str:
+        with pytest.raises(CheckpointError) as error:
+            load_checkpoint_file(str(folder))
+        return str(error.value)
+
+    assert message() == (
+        f'{str(folder)!r} is a directory, not a checkpoint file, and holds '
+        'no checkpoint (*.pth). Pass the path of a checkpoint file.')
+    # Written within one tick of the file system's clock: the same time,
+    # and the numbers in the names order them.
+    for name in ('epoch_9.pth', 'epoch_10.pth', 'best_epoch_3.pth'):
+        (folder / name).write_bytes(b'')
+        os.utime(folder / name, ns=(1_700_000_000_000_000_000, ) * 2)
+    assert message() == (
+        f'{str(folder)!r} is a directory, not a checkpoint file. Pass a '
+        f"checkpoint file in it, probably {str(folder / 'epoch_10.pth')!r} "
+        '(its newest).')
+    # The pointer of a work dir copied from elsewhere: the copy in it.
+    (folder / 'last_checkpoint').write_text('/elsewhere/run/epoch_9.pth')
+    assert message() == (
+        f'{str(folder)!r} is a directory, not a checkpoint file. Pass a '
+        f"checkpoint file in it, probably {str(folder / 'epoch_9.pth')!r} "
+        '(the one its last_checkpoint names).')
 
 
-def assert_unreadable(path: Path) -> None:
+def test_teacher_directory_names_the_checkpoint_likely_meant(tmp_path):
+    folder = tmp_path / 'teacher run'
+    folder.mkdir()
+    with pytest.raises(CheckpointError) as error:
+        safe.check_teacher_ckpt(str(folder))
+    assert str(error.value) == (
+        f'Teacher checkpoint {str(folder)!r} (model.teacher_ckpt) is a '
+        'directory, not a checkpoint file, and holds no checkpoint (*.pth). '
+        'Pass one with --cfg-options model.teacher_ckpt=PATH, or train the '
+        'teacher first with its vanilla config.')
+    (folder / 'epoch_1.pth').write_bytes(b'')
+    (folder / 'last_checkpoint').write_text(str(folder / 'epoch_1.pth'))
+    with pytest.raises(CheckpointError) as error:
+        safe.check_teacher_ckpt(str(folder))
+    # Quoted for the shell: the folder's name has a space.
+    assert str(error.value) == (
+        f'Teacher checkpoint {str(folder)!r} (model.teacher_ckpt) is a '
+        'directory, not a checkpoint file. Pass a checkpoint file in it, '
+        'probably --cfg-options '
+        f"model.teacher_ckpt='{folder / 'epoch_1.pth'}' (the one its "
+        'last_checkpoint names).')
+
+
+NOT_A_CHECKPOINT = 'Pass a checkpoint written by tools/train.py or torch.save.'
+SAVE_AGAIN = 'Save or download it again, or pass another checkpoint.'
+
+
+def unreadable_message(path: Path) -> str:
     with pytest.raises(CheckpointError) as error:
         load_checkpoint_file(str(path))
-    message = str(error.value)
-    assert message.startswith(
-        f'{str(path)!r} is not a readable torch checkpoint (')
-    assert message.endswith(
-        'The file may be truncated or corrupt: download or save it again.')
+    return str(error.value)
 
 
 def test_truncated_checkpoint(tmp_path):
@@ -267,31 +335,76 @@ def test_truncated_checkpoint(tmp_path):
     torch.save({'state_dict': wrn(10).state_dict()}, whole)
     data = whole.read_bytes()
     truncated = tmp_path / 'truncated.pth'
-    truncated.write_bytes(data[:len(data) // 2])
+    # Cut anywhere, a zip archive loses the index at its end (torch then
+    # fails in its zip reader, 'an internal miniz error', or in a read).
+    for size in (100, 20000, len(data) // 2, len(data) - 10):
+        truncated.write_bytes(data[:size])
+        assert unreadable_message(truncated) == (
+            f'{str(truncated)!r} is a truncated or damaged PyTorch checkpoint '
+            f'(the end of the file is missing). {SAVE_AGAIN}')
 
-    assert_unreadable(truncated)
+
+def test_truncated_legacy_checkpoint(tmp_path):
+    whole = tmp_path / 'whole.pth'
+    torch.save({'w': torch.ones(100)}, whole,
+               _use_new_zipfile_serialization=False)
+    data = whole.read_bytes()
+    truncated = tmp_path / 'truncated.pth'
+    truncated.write_bytes(data[:len(data) - 10])
+    assert unreadable_message(truncated) == (
+        f'{str(truncated)!r} is a truncated or damaged PyTorch checkpoint '
+        f'(unexpected EOF, expected 10 more bytes). {SAVE_AGAIN}')
+    truncated.write_bytes(data[:40])
+    assert unreadable_message(truncated) == (
+        f'{str(truncated)!r} is a truncated or damaged PyTorch checkpoint '
+        f'(the file ends early). {SAVE_AGAIN}')
 
 
-@pytest.mark.parametrize('content', [
-    np.random.default_rng(0).bytes(4096),
-    b'',
-    b'\0' * 64,
-    b"model = dict(type='ImageClassifier')\n",
-    b'{"state_dict": {}}\n',
-    b'<html><body>404 Not Found</body></html>\n',
+OTHER_BYTES = ('not a PyTorch checkpoint (its first bytes are not those '
+               'torch.save writes)')
+
+
+@pytest.mark.parametrize('content,what,fix', [
+    (np.random.default_rng(0).bytes(4096), OTHER_BYTES, NOT_A_CHECKPOINT),
+    (b'', 'empty (0 bytes), not a PyTorch checkpoint', SAVE_AGAIN),
+    (b'\0' * 64, OTHER_BYTES, NOT_A_CHECKPOINT),
+    (b"model = dict(type='ImageClassifier')\n",
+     'a text file, not a PyTorch checkpoint (its first line is '
+     '"model = dict(type=\'ImageClassifier\')")', NOT_A_CHECKPOINT),
+    (b'{"state_dict": {}}\n', 'a text file, not a PyTorch checkpoint (its '
+     'first line is \'{"state_dict": {}}\')', NOT_A_CHECKPOINT),
+    (b'<html><body>404 Not Found</body></html>\n', 'a text file, not a '
+     'PyTorch checkpoint (its first line is \'<html><body>404 Not '
+     'Found</body></html>\')', NOT_A_CHECKPOINT),
     # A text file beginning with 'h' (pickle's BINGET): the weights-only
-    # unpickler raises KeyError.
-    b'hello, this is not a checkpoint\n',
+    # unpickler raises KeyError, 'KeyError: 101' once in this message.
+    (b'hello, this is not a checkpoint\n', 'a text file, not a PyTorch '
+     "checkpoint (its first line is 'hello, this is not a checkpoint')",
+     NOT_A_CHECKPOINT),
+    # A Git LFS pointer checked out instead of its file: shortened.
+    (b'version https://git-lfs.github.com/spec/v1\noid sha256:0123\n',
+     'a text file, not a PyTorch checkpoint (its first line is '
+     "'version https://git-lfs.github.com/spec/...')", NOT_A_CHECKPOINT),
     # Bytes starting with 'u' (SETITEMS on an empty stack): IndexError.
-    b'u' + np.random.default_rng(0).bytes(64),
+    (b'u' + np.random.default_rng(0).bytes(64), OTHER_BYTES,
+     NOT_A_CHECKPOINT),
+    # A plain pickle, not written by torch.save.
+    (b'\x80\x02}q\x00.', OTHER_BYTES, NOT_A_CHECKPOINT),
 ],
                          ids=['random', 'empty', 'zeros', 'python', 'json',
-                              'html', 'text-h', 'bytes-u'])
-def test_non_checkpoint_file(tmp_path, content):
+                              'html', 'text-h', 'lfs', 'bytes-u', 'pickle'])
+def test_non_checkpoint_file(tmp_path, content, what, fix):
     path = tmp_path / 'not_a_checkpoint.pth'
     path.write_bytes(content)
 
-    assert_unreadable(path)
+    assert unreadable_message(path) == f'{str(path)!r} is {what}. {fix}'
+
+
+def test_unreadable_checkpoint_error_pickles_whole():
+    error = safe.UnreadableCheckpointError("'a.pth' is empty", 'Fix it.')
+    copy = pickle.loads(pickle.dumps(error))
+    assert (str(copy), copy.problem, copy.fix) == (
+        "'a.pth' is empty. Fix it.", "'a.pth' is empty", 'Fix it.')
 
 
 # ------------------------------------------------------- state_dict_of
@@ -487,7 +600,7 @@ def test_http_checkpoint_is_downloaded_once_and_loaded_safely(
     save_checkpoint(saved, str(tmp_path / 'remote.pth'))
     served[URL] = tmp_path / 'remote.pth'
 
-    assert CheckpointLoader._get_checkpoint_loader(URL) is safe._load_http
+    assert CheckpointLoader._get_checkpoint_loader(URL) is safe.load_from_http
     assert_mmengine_checkpoint_equal(
         CheckpointLoader.load_checkpoint(URL, map_location='cpu'), saved)
     # Into a temporary file of this process, renamed when complete.
@@ -748,6 +861,10 @@ def test_teacher_ckpt_is_checked_only_when_it_cannot_be_read(tmp_path,
         module.load_teacher_ckpt(teacher, str(tmp_path / 'missing.pth'))
     # A file that is there but unreadable keeps the reader's error.
     (tmp_path / 'broken.pth').write_bytes(b'not a checkpoint')
-    with pytest.raises(CheckpointError, match='not a readable torch'):
+    with pytest.raises(CheckpointError) as error:
         module.load_teacher_ckpt(teacher, str(tmp_path / 'broken.pth'))
+    assert str(error.value) == (
+        f"{str(tmp_path / 'broken.pth')!r} is a text file, not a PyTorch "
+        "checkpoint (its first line is 'not a checkpoint'). Pass a "
+        'checkpoint written by tools/train.py or torch.save.')
     assert len(checks) == 2

@@ -8,6 +8,7 @@ it by import.
 import argparse
 import logging
 import os.path as osp
+import shlex
 from typing import List, Optional
 
 from mmengine.device import get_device
@@ -15,7 +16,8 @@ from mmengine.dist import get_world_size
 from mmengine.logging import print_log
 
 import razor_wrn  # noqa: F401  (compat shim, safe loading, registries)
-from razor_wrn.checkpoint import URL_SCHEMES, check_teacher_ckpt
+from razor_wrn.checkpoint import (URL_SCHEMES, check_teacher_ckpt,
+                                  directory_error)
 from razor_wrn.engine.distributed import init_distributed
 from razor_wrn.engine.loader_workers import stop_loader_workers
 from razor_wrn.engine.train_recipe import apply_train_recipe
@@ -64,7 +66,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def merge_args(cfg, args: argparse.Namespace):
-    """Apply the command-line flags to the config."""
+    """Apply the command-line flags to the config.
+
+    Raises:
+        UserError: ``--auto-scale-lr`` without the config's base batch size,
+            or ``--resume`` of a missing file.
+        CheckpointError: ``--resume`` of a directory (naming the checkpoint
+            in it that was likely meant) or of a damaged checkpoint.
+    """
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
@@ -98,6 +107,13 @@ def merge_args(cfg, args: argparse.Namespace):
         cfg.resume = True
         cfg.load_from = args.resume
         if not args.resume.startswith(URL_SCHEMES):
+            if osp.isdir(args.resume):
+                raise directory_error(
+                    args.resume, f'--resume {args.resume!r}', '--resume ',
+                    also='; to continue that run in its own work dir, pass '
+                    f'--work-dir {shlex.quote(args.resume)} --resume',
+                    none_fix='Pass --resume CKPT, or --resume without a '
+                    'value to resume the latest checkpoint in the work dir.')
             if not osp.isfile(args.resume):
                 raise UserError(
                     f'--resume checkpoint not found: {args.resume!r}. Pass '

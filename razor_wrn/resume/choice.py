@@ -11,16 +11,13 @@ with the tensors' bytes memory-mapped, not read): the Runner then reads the
 chosen checkpoint in full, once.
 """
 import glob
-import os
 import os.path as osp
-import re
 import sys
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
-from ..checkpoint import URL_SCHEMES, CheckpointError, load_checkpoint_file
-
-# The file in a work dir naming its newest checkpoint (mmengine's name).
-POINTER = 'last_checkpoint'
+from ..checkpoint import (POINTER, URL_SCHEMES, CheckpointError,
+                          UnreadableCheckpointError, checkpoint_recency,
+                          load_checkpoint_file)
 
 
 def pointer_path(work_dir: str) -> str:
@@ -29,30 +26,24 @@ def pointer_path(work_dir: str) -> str:
 
 
 def _readable(path: str) -> Optional[str]:
-    """None if ``path`` is a readable checkpoint, else why not."""
+    """None if ``path`` is a readable checkpoint, else why not (what the
+    file is, without a fix or a final period: the caller gives the fix)."""
     try:
         checkpoint = load_checkpoint_file(path, lazy=True)
+    except UnreadableCheckpointError as error:
+        return error.problem
     except CheckpointError as error:
-        return str(error)
+        return str(error).rstrip('.')
     if not isinstance(checkpoint, dict) or 'meta' not in checkpoint:
         return f'{path!r} holds no training state (no meta entry)'
     return None
 
 
-def _recency(path: str) -> Tuple[int, List[int]]:
-    """``(modification time in ns, the numbers in the file name)``: files
-    written within one tick of the file system's clock (several ms) have
-    the same time, and then ``epoch_10.pth`` is newer than ``epoch_9.pth``.
-    """
-    numbers = [int(n) for n in re.findall(r'\d+', osp.basename(path))]
-    return os.stat(path).st_mtime_ns, numbers
-
-
 def _newest_readable(folder: str, skip: str = '') -> Optional[str]:
     """The most recently written readable ``*.pth`` in ``folder``."""
     candidates: List[str] = sorted(
-        glob.glob(osp.join(glob.escape(folder), '*.pth')), key=_recency,
-        reverse=True)
+        glob.glob(osp.join(glob.escape(folder), '*.pth')),
+        key=checkpoint_recency, reverse=True)
     for path in candidates:
         if osp.abspath(path) != osp.abspath(skip) and _readable(path) is None:
             return path
@@ -128,7 +119,8 @@ def resume_checkpoint(work_dir: str, requested: Optional[str]) -> str:
         return requested
     folder = osp.dirname(requested) or '.'
     fallback = _newest_readable(folder, skip=requested)
-    hint = (f' The newest readable checkpoint beside it is {fallback!r}: '
-            f'resume with --resume {fallback}' if fallback else
-            f' No other readable checkpoint is in {folder!r}')
-    raise CheckpointError(f'--resume: {problem}.{hint}.')
+    hint = (f'The newest readable checkpoint beside it is {fallback!r}: '
+            f'resume with --resume {fallback}.' if fallback else
+            f'No other readable checkpoint is in {folder!r}: pass another '
+            'checkpoint, or train without --resume to start again.')
+    raise CheckpointError(f'--resume: {problem}. {hint}')

@@ -128,8 +128,16 @@ def test_bad_teachers_stop_before_training(teacher_checkpoint, data,
         kd_like)
     cases = [
         (tmp_path / 'missing.pth', 'Teacher checkpoint not found'),
-        (corrupt, 'not a readable torch checkpoint'),
+        (corrupt, f'ERROR: {str(corrupt)!r} is a truncated or damaged '
+         'PyTorch checkpoint (the end of the file is missing). Save or '
+         'download it again, or pass another checkpoint.'),
         (kd_like, 'this is a distillation checkpoint'),
+        (teacher_checkpoint.parent,
+         f'ERROR: Teacher checkpoint {str(teacher_checkpoint.parent)!r} '
+         '(model.teacher_ckpt) is a directory, not a checkpoint file. Pass a '
+         'checkpoint file in it, probably --cfg-options '
+         f'model.teacher_ckpt={teacher_checkpoint} (the one its '
+         'last_checkpoint names).'),
     ]
     for checkpoint, message in cases:
         code, (_, err) = run_tool(tools['train'], [

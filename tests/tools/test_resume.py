@@ -124,19 +124,19 @@ def test_damaged_pointer_or_newest_checkpoint_falls_back(tmp_path, capsys):
     newest.write_bytes(newest.read_bytes()[:100])
     pointer.write_text(str(newest))
     assert resume_checkpoint(str(tmp_path), None) == str(older)
-    out = capsys.readouterr().err
-    assert out.startswith(
-        f'WARNING: {str(pointer)!r} names a damaged checkpoint: ')
-    assert f'Resuming from the newest readable checkpoint {str(older)!r}' in (
-        out)
+    assert capsys.readouterr().err == (
+        f'WARNING: {str(pointer)!r} names a damaged checkpoint: '
+        f'{str(newest)!r} is a truncated or damaged PyTorch checkpoint (the '
+        'end of the file is missing). Resuming from the newest readable '
+        f'checkpoint {str(older)!r} instead.\n')
 
     with pytest.raises(CheckpointError) as error:
         resume_checkpoint(str(tmp_path), str(newest))
-    assert str(error.value).startswith(
-        f'--resume: {str(newest)!r} is not a readable torch checkpoint (')
-    assert str(error.value).endswith(
-        f'The newest readable checkpoint beside it is {str(older)!r}: '
-        f'resume with --resume {older}.')
+    assert str(error.value) == (
+        f'--resume: {str(newest)!r} is a truncated or damaged PyTorch '
+        'checkpoint (the end of the file is missing). The newest readable '
+        f'checkpoint beside it is {str(older)!r}: resume with --resume '
+        f'{older}.')
 
 
 def test_copied_work_dir_resumes_its_own_copy(tmp_path):

@@ -89,6 +89,67 @@ def test_train_tool_bad_resume_path(tools, capsys, tmp_path):
     assert code == 1 and '--resume checkpoint not found' in err
 
 
+def test_tools_name_the_checkpoint_in_a_directory(trained, tools, tmp_path,
+                                                  capsys):
+    work_dir = trained['work_dir']
+    newest = str(work_dir / 'epoch_2.pth')
+    code, (_, err) = run_tool(tools['test'], [
+        VANILLA, str(work_dir), '--work-dir', str(tmp_path / 'test'),
+        '--cfg-options', *trained['options']], capsys)
+    assert (code, err) == (
+        1, f'ERROR: {str(work_dir)!r} is a directory, not a checkpoint '
+        f'file. Pass a checkpoint file in it, probably {newest!r} (the one '
+        'its last_checkpoint names).\n')
+    code, (_, err) = run_tool(tools['train'], [
+        VANILLA, '--work-dir', str(tmp_path / 'train'), '--resume',
+        str(work_dir), '--cfg-options', *trained['options']], capsys)
+    assert (code, err) == (
+        1, f'ERROR: --resume {str(work_dir)!r} is a directory, not a '
+        'checkpoint file. Pass a checkpoint file in it, probably --resume '
+        f'{newest} (the one its last_checkpoint names); to continue that '
+        f'run in its own work dir, pass --work-dir {work_dir} --resume.\n')
+    code, (_, err) = run_tool(tools['train'], [
+        VANILLA, '--work-dir', str(tmp_path / 'train'), '--resume',
+        str(tmp_path / 'test'), '--cfg-options', *trained['options']], capsys)
+    assert (code, err) == (
+        1, f"ERROR: --resume {str(tmp_path / 'test')!r} is a directory, not "
+        'a checkpoint file, and holds no checkpoint (*.pth). Pass --resume '
+        'CKPT, or --resume without a value to resume the latest checkpoint '
+        'in the work dir.\n')
+
+
+def test_tools_report_a_truncated_checkpoint_or_a_text_file(
+        trained, tools, tmp_path, capsys):
+    """One line each: what the file is, its path and the fix; not torch's
+    zip reader ('an internal miniz error') or unpickler ('KeyError: 101'),
+    and for --resume its own fix after the file's problem."""
+    whole = (trained['work_dir'] / 'epoch_2.pth').read_bytes()
+    truncated = tmp_path / 'truncated.pth'
+    truncated.write_bytes(whole[:len(whole) // 2])
+    text = tmp_path / 'notes.pth'
+    text.write_text('hello\n')
+    cases = [
+        (truncated, f'{str(truncated)!r} is a truncated or damaged PyTorch '
+         'checkpoint (the end of the file is missing)',
+         'Save or download it again, or pass another checkpoint.'),
+        (text, f'{str(text)!r} is a text file, not a PyTorch checkpoint (its '
+         "first line is 'hello')",
+         'Pass a checkpoint written by tools/train.py or torch.save.'),
+    ]
+    for path, problem, fix in cases:
+        code, (_, err) = run_tool(tools['test'], [
+            VANILLA, str(path), '--work-dir', str(tmp_path / 'test'),
+            '--cfg-options', *trained['options']], capsys)
+        assert (code, err) == (1, f'ERROR: {problem}. {fix}\n')
+        code, (_, err) = run_tool(tools['train'], [
+            VANILLA, '--work-dir', str(tmp_path / 'train'), '--resume',
+            str(path), '--cfg-options', *trained['options']], capsys)
+        assert (code, err) == (
+            1, f'ERROR: --resume: {problem}. No other readable checkpoint is '
+            f'in {str(tmp_path)!r}: pass another checkpoint, or train '
+            'without --resume to start again.\n')
+
+
 def test_train_tool_reports_corrupt_data(tools, tmp_path, make_tiny_cifar10,
                                          data_options, capsys):
     import shutil
