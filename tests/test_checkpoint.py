@@ -815,6 +815,7 @@ def test_a_read_only_cache_is_read_and_an_unwritable_one_named(
         tmp_path, hub_dir, monkeypatch):
     # A shared cache this user cannot write to (tests run as root, so the
     # refusals are simulated where the file system would raise them).
+    from razor_wrn.checkpoint import download
     served, calls, cache = hub_dir
     served[URL] = tmp_path / 'remote.pth'
     torch.save({'w': torch.ones(1)}, served[URL])
@@ -831,7 +832,7 @@ def test_a_read_only_cache_is_read_and_an_unwritable_one_named(
         raise PermissionError(13, 'Permission denied')
 
     monkeypatch.setattr('builtins.open', read_only)
-    monkeypatch.setattr(safe.tempfile, 'mkstemp', no_temporary_file)
+    monkeypatch.setattr(download.tempfile, 'mkstemp', no_temporary_file)
     assert load_checkpoint_file(URL)['w'] == 1.0
     assert len(calls) == 1
     cache.unlink()
@@ -845,7 +846,7 @@ def test_a_read_only_cache_is_read_and_an_unwritable_one_named(
 
 def test_teacher_ckpt_is_checked_only_when_it_cannot_be_read(tmp_path,
                                                              monkeypatch):
-    from razor_wrn import checkpoint as module
+    from razor_wrn.checkpoint import teacher as module
     teacher = torch.nn.Linear(2, 2)
     saved = tmp_path / 'teacher.pth'
     torch.save({'state_dict': teacher.state_dict()}, saved)
