@@ -23,7 +23,7 @@ from mmengine.utils import ProgressBar
 
 from razor_wrn.checkpoint import URL_SCHEMES, file_sha256
 from razor_wrn.cli import UserError, add_cfg_options, load_config, run_cli
-from razor_wrn.datasets.device_cifar import crop_flip
+from razor_wrn.datasets.crop_flip import crop_flip
 from razor_wrn.errors import TeacherBankError
 from razor_wrn.teacher_bank.bank_file import TeacherBankFile, view_count
 from razor_wrn.teacher_bank.checks import (data_header, dataset_images,

@@ -34,13 +34,13 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple, Type
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from mmengine.dist import get_dist_info
 from mmengine.registry import Registry
 from mmpretrain.structures import DataSample
 
 from .cifar import LenientCIFARMixin
 from .cifar10 import LenientCIFAR10
+from .crop_flip import CropFlipViews
 from .cifar100 import LenientCIFAR100
 from .virtual_ranks import virtual_rank_positions
 
@@ -51,37 +51,6 @@ def resolve_device(device: str) -> torch.device:
     if device == 'auto':
         device = 'cuda' if torch.cuda.is_available() else 'cpu'
     return torch.device(device)
-
-
-def crop_flip(images: torch.Tensor, offsets: torch.Tensor,
-              flips: torch.Tensor, padding: int = 4) -> torch.Tensor:
-    """Zero-pad, crop back to the input size and optionally mirror each image.
-
-    Equal to mmpretrain's ``RandomCrop(crop_size=(H, W), padding=padding)``
-    followed by ``RandomFlip(direction='horizontal')`` with the same draws:
-    output pixel ``(y, x)`` of image ``b`` is padded pixel
-    ``(oy + y, ox + x)``, or ``(oy + y, ox + W - 1 - x)`` when flipped.
-
-    Args:
-        images (torch.Tensor): Batch ``(B, C, H, W)`` of any dtype.
-        offsets (torch.Tensor): Integer ``(B, 2)`` crop corners ``(oy, ox)``
-            in padded coordinates, each in ``0..2 * padding``.
-        flips (torch.Tensor): Bool ``(B,)``, True to mirror horizontally.
-        padding (int): Zero border added on every side before cropping.
-
-    Returns:
-        torch.Tensor: The augmented batch, same shape, dtype and device.
-    """
-    b, c, h, w = images.shape
-    padded_w = w + 2 * padding
-    padded = F.pad(images, (padding, padding, padding, padding))
-    rows = offsets[:, :1] + torch.arange(h, device=images.device)
-    cols = offsets[:, 1:] + torch.arange(w, device=images.device)
-    # Folding the flip into the column index keeps crop + flip one gather.
-    cols = torch.where(flips[:, None], cols.flip(1), cols)
-    flat = rows[:, :, None] * padded_w + cols[:, None, :]
-    flat = flat.view(b, 1, h * w).expand(b, c, h * w)
-    return padded.flatten(2).gather(2, flat).view(b, c, h, w)
 
 
 class DeviceEpochSampler:
@@ -258,6 +227,8 @@ class DeviceTensorLoader:
         rank, world_size = get_dist_info()
         self.sampler = DeviceEpochSampler(len(images), shuffle, augment, seed,
                                           rank, world_size, padding)
+        self.crop_flip = CropFlipViews(*images.shape[2:], padding,
+                                       self.device) if augment else None
 
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch the next iteration draws (see the sampler)."""
@@ -274,7 +245,7 @@ class DeviceTensorLoader:
         # The view metadata is read from the CPU draws, never from the
         # device, one batch at a time (an epoch of dicts up front cost a
         # quarter of a second per epoch).
-        device_draws = self._to_device(indices, offsets, flips)
+        device_draws = self._device_draws(indices, offsets, flips)
         for part in self._batch_slices():
             views = [
                 dict(sample_idx=index, crop_offset=tuple(offset), flip=flip)
@@ -293,29 +264,42 @@ class DeviceTensorLoader:
             ``(B,)`` on the device; no per-image objects, no host work per
             batch beyond launching the gather.
         """
-        indices, offsets, flips = self._to_device(*self.sampler.draw())
+        indices, view_ids = self._device_draws(*self.sampler.draw())
         for part in self._batch_slices():
             batch_indices = indices[part]
-            inputs = self.images[batch_indices]
-            if self.augment:
-                inputs = crop_flip(inputs, offsets[part], flips[part],
-                                   self.padding)
-            yield dict(inputs=inputs, labels=self.labels[batch_indices])
+            yield dict(inputs=self._augment(batch_indices, view_ids[part]),
+                       labels=self.labels[batch_indices])
 
-    def _to_device(self, *draws: torch.Tensor) -> List[torch.Tensor]:
-        # One transfer per epoch, so batches need no host-device traffic.
-        return [draw.to(self.device) for draw in draws]
+    def _device_draws(self, indices: torch.Tensor, offsets: torch.Tensor,
+                      flips: torch.Tensor) -> List[torch.Tensor]:
+        # One transfer per epoch, so batches need no host-device traffic;
+        # views numbered once per epoch, not per batch.
+        draws = [indices.to(self.device)]
+        if self.crop_flip is not None:
+            draws.append(self.crop_flip.view_ids(offsets, flips).to(
+                self.device))
+        else:
+            draws.append(torch.zeros(len(indices), dtype=torch.int64,
+                                     device=self.device))
+        return draws
+
+    def _augment(self, indices: torch.Tensor,
+                 view_ids: torch.Tensor) -> torch.Tensor:
+        """uint8 ``(B, C, H, W)``: images ``indices`` in views
+        ``view_ids`` (as drawn; unused without augmentation)."""
+        inputs = self.images[indices]
+        if self.crop_flip is not None:
+            inputs = self.crop_flip(inputs, view_ids)
+        return inputs
 
     def _batch_slices(self) -> Iterator[slice]:
         for batch in range(len(self)):
             yield slice(batch * self.batch_size,
                         (batch + 1) * self.batch_size)
 
-    def _make_batch(self, indices: torch.Tensor, offsets: torch.Tensor,
-                    flips: torch.Tensor, views: List[Dict]) -> Dict:
-        inputs = self.images[indices]
-        if self.augment:
-            inputs = crop_flip(inputs, offsets, flips, self.padding)
+    def _make_batch(self, indices: torch.Tensor, view_ids: torch.Tensor,
+                    views: List[Dict]) -> Dict:
+        inputs = self._augment(indices, view_ids)
         # split(1) gives (1,) views: format_label keeps them as they are,
         # where a 0-d tensor would cost a device sync in ``.item()``.
         data_samples: List[DataSample] = [

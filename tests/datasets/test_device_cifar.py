@@ -21,9 +21,10 @@ from mmpretrain.models import ClsDataPreprocessor
 
 from razor_wrn.datasets import LenientCIFAR10, LenientCIFAR100
 from razor_wrn.datasets import device_cifar
+from razor_wrn.datasets.crop_flip import crop_flip
 from razor_wrn.datasets.device_cifar import (DeviceCIFAR10Loader,
                                              DeviceCIFAR100Loader,
-                                             DeviceTensorLoader, crop_flip,
+                                             DeviceTensorLoader,
                                              device_loader_class)
 
 CIFAR_MEAN = [125.307, 122.961, 113.8575]
