@@ -12,6 +12,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...checkpoint import load_teacher_ckpt
+from ..loss_parsing import LossParsing
 from ...teacher_bank import TeacherBank, check_logit_only
 from .connector_channels import fill_connector_channels
 
@@ -41,7 +42,7 @@ def batch_norm_from_batch(model: nn.Module) -> Iterator[None]:
 
 
 @MODELS.register_module()
-class FrozenTeacherDistill(SingleTeacherDistill):
+class FrozenTeacherDistill(LossParsing, SingleTeacherDistill):
     """Single-teacher distillation with the teacher always frozen.
 
     Reused from mmrazor's ``SingleTeacherDistill``: its construction (the
@@ -62,7 +63,9 @@ class FrozenTeacherDistill(SingleTeacherDistill):
       ``torch.no_grad`` in ``tensor`` mode (no teacher loss is computed),
       and keeps its loaded weights through the Runner's ``init_weights``.
     - Loss keys are ``loss_student`` (the student's task loss) and the
-      distiller's own ``loss_*`` names, so mmengine logs each term.
+      distiller's own ``loss_*`` names, so mmengine logs each term; they
+      are summed without mmengine's no-op ops
+      (:mod:`~razor_wrn.models.loss_parsing`).
     - Connector channels left out of the config are derived from the two
       models (``StageOutputs`` recorders, see
       :func:`~razor_wrn.models.algorithms.connector_channels.fill_connector_channels`),

@@ -8,9 +8,11 @@ from mmpretrain.structures import DataSample
 from mmpretrain.registry import MODELS
 from torch import nn
 
+from ..loss_parsing import LossParsing
+
 
 @MODELS.register_module()
-class WRNClassifier(ImageClassifier):
+class WRNClassifier(LossParsing, ImageClassifier):
     """mmpretrain's ``ImageClassifier`` with ``head.in_channels`` taken from
     the backbone's ``stage_channels[-1]``, and a loss that also takes the
     labels as a tensor.
@@ -23,7 +25,8 @@ class WRNClassifier(ImageClassifier):
     data samples computes the head's loss exactly as mmpretrain does from
     the samples (their labels concatenated are that tensor), without one
     Python object per image; ``CapturedEpochBasedTrainLoop`` trains this
-    way. A distiller's recorders see the same calls.
+    way. A distiller's recorders see the same calls. Its losses are parsed
+    without mmengine's no-op ops (:mod:`~razor_wrn.models.loss_parsing`).
 
     Args:
         backbone: Backbone config or module; it must have ``stage_channels``
