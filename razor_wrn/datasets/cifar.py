@@ -15,15 +15,16 @@ handling) and replaces only the loading:
   :class:`CIFARDataError`, which names the data set, the file, the folder it
   is expected in and how to obtain it;
 * an md5 that differs from the official release only warns
-  (:class:`CIFARChecksumWarning`, once per folder and process, naming every
-  differing file of the folder) when the structure is valid.
+  (:class:`CIFARChecksumWarning`, once per folder and process, also when
+  warning filters change in between, naming every differing file of the
+  folder) when the structure is valid.
 """
 import hashlib
 import os
 import os.path as osp
 import pickle
 import warnings
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import mmengine.dist as dist
 import numpy as np
@@ -42,6 +43,12 @@ class CIFARChecksumWarning(UserWarning):
 # md5 by (path, size, mtime in ns): each split's loader reports the files
 # of both splits without reading a file twice.
 _MD5_CACHE: Dict[Tuple[str, int, int], str] = {}
+
+# The folders this process has warned about. Python's own once-per-location
+# registry is not enough: it is reset whenever a warning filter changes, as
+# each run of tools/reproduce.py --jobs 1 does, which showed the warning
+# again for every row.
+_WARNED_FOLDERS: Set[str] = set()
 
 
 def _describe(value: Any) -> str:
@@ -289,23 +296,31 @@ class LenientCIFARMixin:
 
     def _warn_md5(self) -> None:
         """Warn about the files of the folder (both splits and the meta
-        file) whose md5 is not the official one.
+        file) whose md5 is not the official one, once per folder and
+        process.
 
-        The message is the same whichever split is loaded, so Python's
-        default warning filter shows it once per process, not once per
-        split and loader.
+        The folder is remembered here (:data:`_WARNED_FOLDERS`), not left
+        to Python's warning registry, which forgets what it has shown
+        whenever a filter changes. It stays a ``warnings.warn``, so filters
+        still hide it or turn it into an error. As in Python's registry, a folder whose warning a filter
+        hid counts as warned about; one whose warning a filter raised does
+        not, so it raises again.
         """
+        folder = self._folder()
+        if folder in _WARNED_FOLDERS:
+            return
         files = self.train_list + self.test_list + [
             (self.meta['filename'], self.meta.get('md5'))]
         file_names = [name for name, md5 in files if md5 and exists(
             self._path(name)) and self._md5(name) != md5]
         warnings.warn(
             f'{self.__class__.__name__}: {", ".join(file_names)} in '
-            f'{self._folder()} differ from the official '
+            f'{folder} differ from the official '
             f'{self.dataset_name} release (md5 mismatch); loading them '
             'because their structure is valid. Results on this copy are '
             f'not comparable with published {self.dataset_name} numbers.',
             CIFARChecksumWarning)
+        _WARNED_FOLDERS.add(folder)
 
     def _broken(self, file_name: str, reason: str) -> CIFARDataError:
         """Error for a file that exists but is not a file of the data set."""

@@ -220,6 +220,21 @@ def test_md5_mismatch_is_shown_once_for_both_splits(
     assert 'data_batch_5, test_batch' in str(record[0].message)
 
 
+def test_md5_mismatch_is_shown_once_when_filters_change(
+        tiny_cifar10: str) -> None:
+    # Each run of tools/reproduce.py --jobs 1 changes the warning filters,
+    # which resets Python's once-per-location registry: the warning still
+    # comes once per folder and process, not once per run.
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter('default')
+        LenientCIFAR10(data_root=tiny_cifar10, download=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', DeprecationWarning)
+        warnings.simplefilter('default')
+        LenientCIFAR10(data_root=tiny_cifar10, split='test', download=False)
+    assert [type(r.message) for r in record] == [CIFARChecksumWarning]
+
+
 def test_matching_md5_does_not_warn(tiny_cifar10: str) -> None:
     folder = Path(tiny_cifar10) / 'cifar-10-batches-py'
 
