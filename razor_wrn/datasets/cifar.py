@@ -23,6 +23,7 @@ import hashlib
 import os
 import os.path as osp
 import pickle
+import shutil
 import warnings
 from typing import Any, Dict, List, Optional, Set, Tuple
 
@@ -32,6 +33,7 @@ from mmengine.fileio import (LocalBackend, exists, get, get_file_backend,
                              join_path)
 from mmpretrain.datasets.utils import download_and_extract_archive
 
+from ..created_folders import missing_folders, remove_empty_folders
 from ..errors import CIFARDataError
 from .safe_pickle import RefusedGlobal, load_numpy_pickle
 
@@ -195,10 +197,16 @@ class LenientCIFARMixin:
                 'storage.')
         if not self.download:
             raise self._data_error(f'Missing {missing} (download=False).')
+        # The download creates the root (and the folders above it): a
+        # mistyped root that does not exist stayed as an empty folder.
+        made = missing_folders(root)
         try:
             download_and_extract_archive(
                 self.url, root, filename=self.filename, md5=self.tgz_md5)
-        except Exception as err:
+        except BaseException as err:
+            self._remove_failed_download(made)
+            if not isinstance(err, Exception):
+                raise  # Ctrl-C: nothing to explain
             # URLError, OSError, a bad archive md5 (RuntimeError) or a tar
             # error all mean the same to the user; the cause goes into the
             # message instead of a urllib traceback.
@@ -206,6 +214,28 @@ class LenientCIFARMixin:
                 f'Missing {missing}, and downloading {self.url} into '
                 f'{osp.abspath(root)} failed: {type(err).__name__}: {err}'
             ) from None
+
+    def _remove_failed_download(self, made: List[str]) -> None:
+        """Remove what a failed download left in a root it created itself:
+        the archive, a half-extracted ``base_folder``, then the folders it
+        created, where empty.
+
+        Args:
+            made (list[str]): The folders that did not exist before the
+                download (:func:`~razor_wrn.created_folders.missing_folders`
+                of the root); empty: the root existed, and nothing in it or
+                above it is touched.
+        """
+        if not made:
+            return
+        # The root is the innermost of them; all it holds came from the
+        # download.
+        root = made[-1]
+        archive = osp.join(root, self.filename)
+        if osp.isfile(archive):
+            os.remove(archive)
+        shutil.rmtree(osp.join(root, self.base_folder), ignore_errors=True)
+        remove_empty_folders(made)
 
     def _read_pickle(self, file_name: str,
                      md5: Optional[str]) -> Tuple[Any, bool]:

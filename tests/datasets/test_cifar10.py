@@ -373,6 +373,25 @@ def test_failed_download_is_one_clear_error(
     assert err.value.__suppress_context__
 
 
+def test_failed_download_removes_the_folders_it_created(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def offline(request: Any, *args: Any, **kwargs: Any) -> None:
+        raise urllib.error.URLError('no network')
+
+    monkeypatch.setattr(urllib.request, 'urlopen', offline)
+    # A mistyped root: the download created it and the folder above it.
+    with pytest.raises(CIFARDataError, match='downloading'):
+        LenientCIFAR10(data_root=str(tmp_path / 'data' / 'cifra10'),
+                       download=True)
+    assert list(tmp_path.iterdir()) == []
+    # A root that existed stays, empty as it was.
+    (tmp_path / 'cifar10').mkdir()
+    with pytest.raises(CIFARDataError, match='downloading'):
+        LenientCIFAR10(data_root=str(tmp_path / 'cifar10'), download=True)
+    assert [p.name for p in tmp_path.iterdir()] == ['cifar10']
+    assert list((tmp_path / 'cifar10').iterdir()) == []
+
+
 class _Exec:
     """Payload whose unpickling runs Python code (writes ``marker``)."""
 
