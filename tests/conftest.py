@@ -304,6 +304,19 @@ def _fresh_default_scope():
     DefaultScope._instance_dict.update(saved)
 
 
+@pytest.fixture(autouse=True)
+def _checksum_warnings_not_yet_shown():
+    """Let every test see the CIFAR md5 warning as a fresh process would.
+
+    ``razor_wrn.datasets.cifar`` shows it once per folder and process, and
+    the tiny data sets are shared by the whole session: without this, a
+    test expecting the warning would pass or fail depending on which tests
+    loaded the same folder before it.
+    """
+    from razor_wrn.datasets import cifar
+    cifar._WARNED_FOLDERS.clear()
+
+
 @pytest.fixture(autouse=True, scope='session')
 def _unformatted_config_text():
     """Skip yapf when mmengine prints or dumps a config.

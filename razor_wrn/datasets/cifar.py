@@ -15,15 +15,17 @@ handling) and replaces only the loading:
   :class:`CIFARDataError`, which names the data set, the file, the folder it
   is expected in and how to obtain it;
 * an md5 that differs from the official release only warns
-  (:class:`CIFARChecksumWarning`, once per folder and process, naming every
-  differing file of the folder) when the structure is valid.
+  (:class:`CIFARChecksumWarning`, once per folder and process, also when
+  warning filters change in between, naming every differing file of the
+  folder) when the structure is valid.
 """
 import hashlib
 import os
 import os.path as osp
 import pickle
+import shutil
 import warnings
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import mmengine.dist as dist
 import numpy as np
@@ -31,6 +33,7 @@ from mmengine.fileio import (LocalBackend, exists, get, get_file_backend,
                              join_path)
 from mmpretrain.datasets.utils import download_and_extract_archive
 
+from ..created_folders import missing_folders, remove_empty_folders
 from ..errors import CIFARDataError
 from .safe_pickle import RefusedGlobal, load_numpy_pickle
 
@@ -42,6 +45,12 @@ class CIFARChecksumWarning(UserWarning):
 # md5 by (path, size, mtime in ns): each split's loader reports the files
 # of both splits without reading a file twice.
 _MD5_CACHE: Dict[Tuple[str, int, int], str] = {}
+
+# The folders this process has warned about. Python's own once-per-location
+# registry is not enough: it is reset whenever a warning filter changes, as
+# each run of tools/reproduce.py --jobs 1 does, which showed the warning
+# again for every row.
+_WARNED_FOLDERS: Set[str] = set()
 
 
 def _describe(value: Any) -> str:
@@ -188,10 +197,16 @@ class LenientCIFARMixin:
                 'storage.')
         if not self.download:
             raise self._data_error(f'Missing {missing} (download=False).')
+        # The download creates the root (and the folders above it): a
+        # mistyped root that does not exist stayed as an empty folder.
+        made = missing_folders(root)
         try:
             download_and_extract_archive(
                 self.url, root, filename=self.filename, md5=self.tgz_md5)
-        except Exception as err:
+        except BaseException as err:
+            self._remove_failed_download(made)
+            if not isinstance(err, Exception):
+                raise  # Ctrl-C: nothing to explain
             # URLError, OSError, a bad archive md5 (RuntimeError) or a tar
             # error all mean the same to the user; the cause goes into the
             # message instead of a urllib traceback.
@@ -199,6 +214,28 @@ class LenientCIFARMixin:
                 f'Missing {missing}, and downloading {self.url} into '
                 f'{osp.abspath(root)} failed: {type(err).__name__}: {err}'
             ) from None
+
+    def _remove_failed_download(self, made: List[str]) -> None:
+        """Remove what a failed download left in a root it created itself:
+        the archive, a half-extracted ``base_folder``, then the folders it
+        created, where empty.
+
+        Args:
+            made (list[str]): The folders that did not exist before the
+                download (:func:`~razor_wrn.created_folders.missing_folders`
+                of the root); empty: the root existed, and nothing in it or
+                above it is touched.
+        """
+        if not made:
+            return
+        # The root is the innermost of them; all it holds came from the
+        # download.
+        root = made[-1]
+        archive = osp.join(root, self.filename)
+        if osp.isfile(archive):
+            os.remove(archive)
+        shutil.rmtree(osp.join(root, self.base_folder), ignore_errors=True)
+        remove_empty_folders(made)
 
     def _read_pickle(self, file_name: str,
                      md5: Optional[str]) -> Tuple[Any, bool]:
@@ -289,23 +326,31 @@ class LenientCIFARMixin:
 
     def _warn_md5(self) -> None:
         """Warn about the files of the folder (both splits and the meta
-        file) whose md5 is not the official one.
+        file) whose md5 is not the official one, once per folder and
+        process.
 
-        The message is the same whichever split is loaded, so Python's
-        default warning filter shows it once per process, not once per
-        split and loader.
+        The folder is remembered here (:data:`_WARNED_FOLDERS`), not left
+        to Python's warning registry, which forgets what it has shown
+        whenever a filter changes. It stays a ``warnings.warn``, so filters
+        still hide it or turn it into an error. As in Python's registry, a folder whose warning a filter
+        hid counts as warned about; one whose warning a filter raised does
+        not, so it raises again.
         """
+        folder = self._folder()
+        if folder in _WARNED_FOLDERS:
+            return
         files = self.train_list + self.test_list + [
             (self.meta['filename'], self.meta.get('md5'))]
         file_names = [name for name, md5 in files if md5 and exists(
             self._path(name)) and self._md5(name) != md5]
         warnings.warn(
             f'{self.__class__.__name__}: {", ".join(file_names)} in '
-            f'{self._folder()} differ from the official '
+            f'{folder} differ from the official '
             f'{self.dataset_name} release (md5 mismatch); loading them '
             'because their structure is valid. Results on this copy are '
             f'not comparable with published {self.dataset_name} numbers.',
             CIFARChecksumWarning)
+        _WARNED_FOLDERS.add(folder)
 
     def _broken(self, file_name: str, reason: str) -> CIFARDataError:
         """Error for a file that exists but is not a file of the data set."""

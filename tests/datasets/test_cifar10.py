@@ -220,6 +220,21 @@ def test_md5_mismatch_is_shown_once_for_both_splits(
     assert 'data_batch_5, test_batch' in str(record[0].message)
 
 
+def test_md5_mismatch_is_shown_once_when_filters_change(
+        tiny_cifar10: str) -> None:
+    # Each run of tools/reproduce.py --jobs 1 changes the warning filters,
+    # which resets Python's once-per-location registry: the warning still
+    # comes once per folder and process, not once per run.
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter('default')
+        LenientCIFAR10(data_root=tiny_cifar10, download=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', DeprecationWarning)
+        warnings.simplefilter('default')
+        LenientCIFAR10(data_root=tiny_cifar10, split='test', download=False)
+    assert [type(r.message) for r in record] == [CIFARChecksumWarning]
+
+
 def test_matching_md5_does_not_warn(tiny_cifar10: str) -> None:
     folder = Path(tiny_cifar10) / 'cifar-10-batches-py'
 
@@ -356,6 +371,25 @@ def test_failed_download_is_one_clear_error(
         f'and downloading {URL} into {tmp_path.resolve()} failed: '
         'URLError: <urlopen error no network>', download=True)
     assert err.value.__suppress_context__
+
+
+def test_failed_download_removes_the_folders_it_created(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def offline(request: Any, *args: Any, **kwargs: Any) -> None:
+        raise urllib.error.URLError('no network')
+
+    monkeypatch.setattr(urllib.request, 'urlopen', offline)
+    # A mistyped root: the download created it and the folder above it.
+    with pytest.raises(CIFARDataError, match='downloading'):
+        LenientCIFAR10(data_root=str(tmp_path / 'data' / 'cifra10'),
+                       download=True)
+    assert list(tmp_path.iterdir()) == []
+    # A root that existed stays, empty as it was.
+    (tmp_path / 'cifar10').mkdir()
+    with pytest.raises(CIFARDataError, match='downloading'):
+        LenientCIFAR10(data_root=str(tmp_path / 'cifar10'), download=True)
+    assert [p.name for p in tmp_path.iterdir()] == ['cifar10']
+    assert list((tmp_path / 'cifar10').iterdir()) == []
 
 
 class _Exec:

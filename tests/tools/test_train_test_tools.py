@@ -74,6 +74,29 @@ def test_test_tool_rejects_a_checkpoint_of_another_depth(
     assert 'holds a WRN-10-1, the config builds a WRN-16-1' in err
 
 
+def test_test_tool_with_a_checkpoint_that_does_not_fit_leaves_no_files(
+        trained, tools, tmp_path, capsys):
+    checkpoint = str(trained['work_dir'] / 'epoch_2.pth')
+    options = ['--cfg-options', *trained['options'], 'model.backbone.depth=16']
+    # A new work dir, and the new folder above it, go again.
+    code, (_, err) = run_tool(tools['test'], [
+        VANILLA, checkpoint, '--work-dir', str(tmp_path / 'new' / 'wd'),
+        *options], capsys)
+    assert code == 1 and 'does not fit the model' in err
+    assert list(tmp_path.iterdir()) == []
+    # An existing one keeps what it held (an earlier run's log folder
+    # too), and holds nothing else.
+    work_dir = tmp_path / 'old'
+    (work_dir / '20240101_000000').mkdir(parents=True)
+    (work_dir / 'notes.txt').write_text('mine')
+    code, (_, err) = run_tool(tools['test'], [
+        VANILLA, checkpoint, '--work-dir', str(work_dir), *options], capsys)
+    assert code == 1 and 'does not fit the model' in err
+    assert sorted(p.name for p in work_dir.iterdir()) == [
+        '20240101_000000', 'notes.txt']
+    assert list((work_dir / '20240101_000000').iterdir()) == []
+
+
 @pytest.mark.parametrize('argv,message', [
     (['missing_config.py', 'x.pth'], 'Config file not found'),
     ([VANILLA, 'no_such.pth'], 'Checkpoint file not found'),
@@ -108,6 +131,9 @@ def test_tools_name_the_checkpoint_in_a_directory(trained, tools, tmp_path,
         'checkpoint file. Pass a checkpoint file in it, probably --resume '
         f'{newest} (the one its last_checkpoint names); to continue that '
         f'run in its own work dir, pass --work-dir {work_dir} --resume.\n')
+    # A folder without checkpoints (the failed test run above took back the
+    # work dir it had created).
+    (tmp_path / 'test').mkdir()
     code, (_, err) = run_tool(tools['train'], [
         VANILLA, '--work-dir', str(tmp_path / 'train'), '--resume',
         str(tmp_path / 'test'), '--cfg-options', *trained['options']], capsys)
