@@ -13,8 +13,13 @@ import razor_wrn  # noqa: F401  (compat shim before any mmrazor import)
 from mmengine.config import Config
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from mmengine.registry import RUNNERS
+from mmengine.dataset import default_collate
+from mmpretrain.structures import DataSample
 from torch import nn
+from torch.utils.data import DataLoader
 
+from razor_wrn.datasets.tensor_collate import TensorCollate
+from razor_wrn.engine.loader_workers import stop_loader_workers
 from razor_wrn.engine.loops import captured_train_loop as loop_module
 from razor_wrn.engine.loops.captured_train_loop import (eager_step_reason,
                                                         standard_step_reason)
@@ -206,6 +211,43 @@ def test_standard_loader_batches_train_as_the_standard_loop(
                    epochs=2)
     assert runner.train_loop.mode == 'eager'
     assert_same_training(expected, runner)
+
+
+def test_worker_processes_collate_tensors_and_train_the_same(
+        data_root, tmp_path):
+    loader = dict(standard_loader(data_root), num_workers=2,
+                  persistent_workers=True)
+    expected = train(classifier(), loader, str(tmp_path / 'a'), epochs=2)
+    runner = train(classifier(), copy.deepcopy(loader), str(tmp_path / 'b'),
+                   'CapturedEpochBasedTrainLoop', epochs=2)
+    # The workers made each batch as two tensors, no sample per image.
+    assert isinstance(runner.train_dataloader.collate_fn, TensorCollate)
+    assert not isinstance(expected.train_dataloader.collate_fn,
+                          TensorCollate)
+    assert_same_training(expected, runner)
+    for run in (expected, runner):
+        # Else the garbage collector joins them later, 5 s each.
+        stop_loader_workers(run)
+
+
+def test_workers_already_started_keep_their_collate():
+    dataset = [dict(inputs=torch.zeros(3, 2, 2, dtype=torch.uint8),
+                    data_samples=DataSample().set_gt_label(1))] * 4
+    loader = DataLoader(dataset, batch_size=2, num_workers=1,
+                        persistent_workers=True, collate_fn=default_collate)
+    collate = loader.collate_fn
+    fake_loop = SimpleNamespace(dataloader=loader)
+    next(iter(loader))  # starts the persistent workers
+    assert not loop_module.CapturedEpochBasedTrainLoop.\
+        _collate_tensors_in_workers(fake_loop)
+    assert loader.collate_fn is collate
+    loader._iterator._shutdown_workers()
+    fresh = DataLoader(dataset, batch_size=2, collate_fn=default_collate)
+    assert loop_module.CapturedEpochBasedTrainLoop.\
+        _collate_tensors_in_workers(SimpleNamespace(dataloader=fresh))
+    batch = next(iter(fresh))
+    assert batch.keys() == {'inputs', 'labels'}
+    assert torch.equal(batch['labels'], torch.tensor([1, 1]))
 
 
 def test_distillation_trains_as_the_standard_loop(data_root, tmp_path,

@@ -35,8 +35,11 @@ from mmengine.optim import AmpOptimWrapper
 from mmengine.registry import LOOPS
 from mmengine.runner import EpochBasedTrainLoop
 from mmpretrain.structures import DataSample
+from torch.utils.data import DataLoader
 
 from razor_wrn.datasets.device_cifar import DeviceTensorLoader
+from razor_wrn.datasets.tensor_collate import (TensorCollate,
+                                               reduce_to_tensors)
 from .step_graphs import RecordingError, StepGraphs
 
 # Eager steps of each recorded shape and set of Python numbers before it is
@@ -182,7 +185,26 @@ class CapturedEpochBasedTrainLoop(EpochBasedTrainLoop):
                     f'after {WARMUP_STEPS} eager steps and again whenever the '
                     'learning rate or a loss weight changes; cuDNN benchmark '
                     'on.')
+            if self._collate_tensors_in_workers():
+                message += (' The loader collates its batches into image and '
+                            'label tensors.')
         print_log(message, logger='current', level=logging.INFO)
+
+    def _collate_tensors_in_workers(self) -> bool:
+        """Make a standard ``DataLoader`` collate its batches into tensors
+        (:class:`~razor_wrn.datasets.tensor_collate.TensorCollate`), before
+        its workers start; whether it now does."""
+        loader = self.dataloader
+        if not isinstance(loader, DataLoader):
+            return False
+        if isinstance(loader.collate_fn, TensorCollate):
+            return True
+        if getattr(loader, '_iterator', None) is not None:
+            # Persistent workers started with the old collate_fn; each
+            # batch is then reduced in this process (tensor_batches).
+            return False
+        loader.collate_fn = TensorCollate(loader.collate_fn)
+        return True
 
     def run_epoch(self) -> None:
         if self.mode == 'standard':
@@ -288,11 +310,7 @@ class CapturedEpochBasedTrainLoop(EpochBasedTrainLoop):
             return
         device = next(self.runner.model.parameters()).device
         for batch in loader:
-            inputs = batch['inputs']
-            if isinstance(inputs, (list, tuple)):
-                inputs = torch.stack(inputs)
-            labels = torch.cat(
-                [sample.gt_label for sample in batch['data_samples']])
+            batch = reduce_to_tensors(batch)
             yield dict(
-                inputs=inputs.to(device, non_blocking=True),
-                labels=labels.to(device, torch.int64, non_blocking=True))
+                inputs=batch['inputs'].to(device, non_blocking=True),
+                labels=batch['labels'].to(device, non_blocking=True))
