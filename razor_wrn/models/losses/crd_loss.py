@@ -117,7 +117,8 @@ def momentum_update(memory: torch.Tensor, indices: torch.Tensor,
 
 def other_class_negatives(anchor_labels: torch.Tensor,
                           sample_labels: torch.Tensor, num_negatives: int,
-                          generator: Optional[torch.Generator] = None
+                          generator: Optional[torch.Generator] = None,
+                          smallest_pool: Optional[int] = None
                           ) -> torch.Tensor:
     """Negatives as RepDistiller's 'exact' mode draws them: for each anchor,
     ``num_negatives`` training images of *other* classes, uniformly and
@@ -133,6 +134,10 @@ def other_class_negatives(anchor_labels: torch.Tensor,
         num_negatives (int): K.
         generator (torch.Generator, optional): Random source; the default
             generator of the device if None.
+        smallest_pool (int, optional): The fewest images of other classes
+            any anchor has (M minus the largest class's count), if known:
+            when it is at least K nothing is read back to the host (on a
+            GPU each read waits for the queued kernels).
 
     Returns:
         torch.Tensor: Bank rows, shape (N, K), long.
@@ -143,6 +148,9 @@ def other_class_negatives(anchor_labels: torch.Tensor,
     # Equal weights on the other classes' rows, zero on the anchor's own:
     # torch.multinomial without replacement draws a uniform K-subset.
     weights = (sample_labels[None, :] != anchor_labels[:, None]).float()
+    if smallest_pool is not None and smallest_pool >= num_negatives:
+        return torch.multinomial(weights, num_negatives, replacement=False,
+                                 generator=generator)
     pool = weights.sum(1)
     if bool((pool == 0).any()):
         raise ValueError(
@@ -240,6 +248,8 @@ class ContrastiveRepresentationLoss(nn.Module):
         # The class of each bank row, from the training set; not saved in
         # checkpoints (the data set gives it again before each run).
         self.register_buffer('sample_labels', None, persistent=False)
+        # Set with sample_labels (see other_class_negatives).
+        self._smallest_pool: Optional[int] = None
 
     def bind_training_set(self, labels: torch.Tensor) -> None:
         """Take the class of every training image, which negatives are
@@ -261,6 +271,9 @@ class ContrastiveRepresentationLoss(nn.Module):
                 'probability is num_negatives / num_samples).')
         self.sample_labels = torch.as_tensor(labels).to(
             self.memory_student.device, torch.long)
+        # Read once here, so that drawing negatives reads nothing back.
+        self._smallest_pool = len(labels) - int(
+            torch.bincount(self.sample_labels).max())
 
     def forward(self, s_feats: torch.Tensor, t_feats: torch.Tensor,
                 data_samples: Sequence[BaseDataElement]) -> torch.Tensor:
@@ -288,7 +301,7 @@ class ContrastiveRepresentationLoss(nn.Module):
         if self.sample_labels is not None:
             negatives = other_class_negatives(
                 self.sample_labels[indices], self.sample_labels,
-                self.num_negatives)
+                self.num_negatives, smallest_pool=self._smallest_pool)
         elif self.training:
             raise ValueError(
                 'CRD draws its negatives from other classes and needs the '

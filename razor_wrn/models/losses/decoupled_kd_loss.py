@@ -57,8 +57,12 @@ def decoupled_kd_loss(preds_S: torch.Tensor,
                          f'got a {gt_labels.dtype} tensor of shape '
                          f'{tuple(gt_labels.shape)} for N = {num_samples}.')
     labels = gt_labels.reshape(num_samples, 1).long()
-    non_gt = torch.ones_like(preds_S, dtype=torch.bool).scatter_(
-        1, labels, False)
+    # Column j of the non-target logits is class j, or j + 1 from the
+    # target on: a gather, where indexing by a boolean mask would read the
+    # mask's count back to the host (a GPU sync, and no CUDA graph).
+    non_gt = torch.arange(num_classes - 1, device=labels.device).expand(
+        num_samples, num_classes - 1)
+    non_gt = non_gt + (non_gt >= labels).long()
 
     tckd_s, nckd_s = _split_log_probs(preds_S / temperature, labels, non_gt)
     tckd_t, nckd_t = _split_log_probs(preds_T.detach() / temperature, labels,
@@ -76,17 +80,17 @@ def _split_log_probs(
     Args:
         logits (torch.Tensor): Temperature-scaled logits, shape (N, C).
         labels (torch.Tensor): Class indices, shape (N, 1).
-        non_gt (torch.Tensor): Boolean mask, False at the target class.
+        non_gt (torch.Tensor): Each row's non-target classes in ascending
+            order, shape (N, C - 1).
 
     Returns:
         tuple[torch.Tensor, torch.Tensor]: ``log [p_gt, 1 - p_gt]`` of shape
         (N, 2) and the log-softmax over the C - 1 non-target logits.
     """
-    num_samples, num_classes = logits.shape
     # Dropping the target column (not masking it with -1000 or -inf) keeps
     # every entry finite and the softmax exactly over the other classes;
     # working from the logits, not from log p, keeps float32 precision.
-    others = logits[non_gt].view(num_samples, num_classes - 1)
+    others = logits.gather(1, non_gt)
     log_total = logits.logsumexp(dim=1, keepdim=True)
     # logsumexp(others) - log_total is log(1 - p_gt) without the
     # cancellation to log(0) that 1 - p_gt suffers when p_gt rounds to 1.
