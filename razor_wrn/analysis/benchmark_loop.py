@@ -36,6 +36,7 @@ from .hand_steps import LimitLoss, LimitUnavailable, hand_eval, hand_train
 
 AMP_DTYPES = {'none': None, 'fp16': torch.float16, 'bf16': torch.bfloat16}
 IMAGE_SHAPE = (3, 32, 32)  # CIFAR (C, H, W)
+CIFAR_TRAIN_IMAGES = 50000
 Segment = Callable[[], Iterator[bool]]
 
 
@@ -92,9 +93,12 @@ def runner_train(runner, loader) -> Segment:
 def random_image_loader(like, image_size: int,
                         device: torch.device) -> DeviceTensorLoader:
     """A training ``DeviceTensorLoader`` of random ``image_size`` square
-    images, as many as ``like`` (the config's train loader) has, at its batch
-    size: on tiny images the network costs almost nothing, so the Runner's
-    host overhead shows.
+    images at the batch size of ``like`` (the config's train loader): on
+    tiny images the network costs almost nothing, so the Runner's host
+    overhead shows. As many images as CIFAR's training split (or ``like``,
+    if it has more), so that an epoch, and the logging interval that
+    follows it (``LogIntervalHook``: about 10 logs per epoch), are as long
+    as in a real run.
 
     Args:
         like: The config's train loader (its batch size and length).
@@ -102,7 +106,7 @@ def random_image_loader(like, image_size: int,
         device (torch.device): Where the images live.
     """
     generator = torch.Generator().manual_seed(0)
-    count = max(len(like.dataset), like.batch_size)
+    count = max(len(like.dataset), like.batch_size, CIFAR_TRAIN_IMAGES)
     images = torch.randint(0, 256, (count, 3, image_size, image_size),
                            dtype=torch.uint8, generator=generator)
     labels = torch.randint(0, len(like.dataset.metainfo['classes']),

@@ -8,6 +8,7 @@ import math
 import os
 import statistics
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -237,3 +238,16 @@ def test_image_size_trains_on_random_tiny_images_timed_by_cpu_clock(tool):
                           'hand_eval'})
     assert result.settings['images'] == 'train: random 2x2, val: the data'
     assert result.settings['timing'].endswith('process CPU time')
+
+
+def test_random_images_make_an_epoch_as_long_as_cifars(runner_steps):
+    split = type('Split', (), dict(
+        metainfo=dict(classes=tuple('abcdefghij')),
+        __len__=lambda self: 640))()
+    like = SimpleNamespace(batch_size=128, dataset=split)
+    loader = runner_steps.random_image_loader(like, 2, torch.device('cpu'))
+    # 50,000 images in batches of 128, as a CIFAR epoch: LogIntervalHook
+    # then logs every 39th iteration, as in a real run (not every one).
+    assert len(loader) == 391 and loader.batch_size == 128
+    assert loader.images.shape == (50000, 3, 2, 2)
+    assert int(loader.labels.max()) < 10
