@@ -95,6 +95,8 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
         raise UserError(f'Config {path!r} defines no `model`.')
     if cfg_options:
         apply_config_options(cfg, cfg_options)
+        if 'data_root' in cfg_options:
+            _point_loaders_at_data_root(cfg, cfg_options)
     _make_consistent(cfg)
     check_type_arguments(cfg)
     return cfg
@@ -105,6 +107,26 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
 MMENGINE_DEFAULT_HOOKS = ('runtime_info', 'timer', 'sampler_seed', 'logger',
                           'param_scheduler', 'checkpoint')
 LOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def _point_loaders_at_data_root(cfg: Config, options: dict) -> None:
+    """``--cfg-options data_root=DIR``: the configs' loaders copied the
+    ``data_root`` variable when the file was read, so the option alone would
+    change nothing; set it on each loader too (``dataset.data_root``, or a
+    device loader's ``data_root``), unless an option sets that loader's own.
+    """
+    for name in LOADER_KEYS:
+        loader = cfg.get(name)
+        if not loader:
+            continue
+        if 'data_root' in loader:
+            key, target = f'{name}.data_root', loader
+        elif 'data_root' in (loader.get('dataset') or {}):
+            key, target = f'{name}.dataset.data_root', loader['dataset']
+        else:
+            continue
+        if key not in options:
+            target['data_root'] = options['data_root']
 
 
 def _make_consistent(cfg: Config) -> None:

@@ -59,6 +59,20 @@ def test_load_config_reads_the_config_and_merges_options():
     assert load_config(CONFIG).train_cfg.max_epochs == 200
 
 
+def test_a_top_level_data_root_reaches_every_loader():
+    cfg = load_config(CONFIG, {'data_root': 'my data/c10'})
+    assert [cfg[f'{split}_dataloader'].dataset.data_root
+            for split in ('train', 'val', 'test')] == ['my data/c10'] * 3
+    # A device config's loaders take it as their own data_root.
+    device = str(REPO / 'configs' / 'kd' / 'wrn40-2_to_wrn16-2_device.py')
+    cfg = load_config(device, {'data_root': '/d',
+                               'val_dataloader.data_root': '/v'})
+    assert [cfg[f'{split}_dataloader'].data_root
+            for split in ('train', 'val', 'test')] == ['/d', '/v', '/d']
+    assert load_config(CONFIG).train_dataloader.dataset.data_root == \
+        'data/cifar10'
+
+
 def test_load_config_missing_file():
     with pytest.raises(UserError) as error:
         load_config('configs/nope.py')

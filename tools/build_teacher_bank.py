@@ -28,10 +28,11 @@ from razor_wrn.errors import TeacherBankError
 from razor_wrn.teacher_bank.bank_file import TeacherBankFile, view_count
 from razor_wrn.teacher_bank.checks import (data_header, dataset_images,
                                            pipeline_views, teacher_header)
+from razor_wrn.tool_parser import ToolParser
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Build a teacher bank')
+    parser = ToolParser(description='Build a teacher bank')
     parser.add_argument('config', help='distillation config')
     parser.add_argument('--out', required=True, help='bank folder to write')
     parser.add_argument('--teacher-ckpt',

@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from razor_wrn.cli import UserError  # noqa: E402
+from razor_wrn.tool_parser import ToolParser
 
 
 class Curve(NamedTuple):
@@ -138,7 +139,7 @@ def plot(runs: Dict[str, Dict[str, Curve]], keys: Sequence[str],
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         description='Plot the loss terms and validation top-1 of runs')
     parser.add_argument('run_dirs', nargs='+', metavar='RUN_DIR',
                         help='work dirs of tools/train.py runs')

@@ -24,6 +24,7 @@ from torch import nn
 import razor_wrn  # noqa: F401  (compat shim, registries)
 from razor_wrn.cli import (UserError, add_run_arguments, load_config,
                            parse_run_args)
+from razor_wrn.tool_parser import ToolParser
 
 
 class Complexity(NamedTuple):
@@ -80,7 +81,7 @@ def complexity(model_cfg: dict, shape: Tuple[int, int]) -> Complexity:
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         description='Parameters and MACs of the classifiers of a config')
     parser.add_argument('config', help='vanilla or distillation config')
     parser.add_argument(

@@ -14,6 +14,7 @@ from razor_wrn.cli import UserError
 from razor_wrn.reproduce import (load_table, row_result, run_in_processes,
                                  run_in_this_process, table_jobs,
                                  write_results)
+from razor_wrn.tool_parser import ToolParser
 
 
 # What tools/reproduce.py says after Ctrl-C.
@@ -23,7 +24,7 @@ ON_INTERRUPT = ('Finished rows are kept; run the same command again to train '
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         description='Train, evaluate and tabulate a results table')
     parser.add_argument('table', help='table file, e.g. '
                         'configs/tables/mmrazor_cifar10.py')

@@ -25,10 +25,11 @@ from razor_wrn.engine.loader_workers import stop_loader_workers
 from razor_wrn.cli import (UserError, add_run_arguments, build_runner,
                            default_work_dir, load_config, parse_run_args,
                            writable_dir)
+from razor_wrn.tool_parser import ToolParser
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Evaluate a checkpoint')
+    parser = ToolParser(description='Evaluate a checkpoint')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file path or URL')
     parser.add_argument(

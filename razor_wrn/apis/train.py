@@ -25,10 +25,11 @@ from razor_wrn.cli import (UserError, add_run_arguments, build_runner,
                            default_work_dir, load_config, parse_run_args,
                            writable_dir)
 from razor_wrn.resume import resume_checkpoint
+from razor_wrn.tool_parser import ToolParser
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Train a model')
+    parser = ToolParser(description='Train a model')
     parser.add_argument('config', help='train config file path')
     parser.add_argument(
         '--work-dir',

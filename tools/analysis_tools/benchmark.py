@@ -33,6 +33,7 @@ from razor_wrn.cli import UserError, build_runner, load_config, run_cli
 from razor_wrn.config_options import ConfigOptionAction
 from razor_wrn.datasets import CIFARChecksumWarning
 from razor_wrn.datasets.synthetic_cifar import write_synthetic_cifar
+from razor_wrn.tool_parser import ToolParser
 
 LABELS = {
     'runner_train': 'Runner train iteration',
@@ -65,7 +66,7 @@ class BenchmarkResult(NamedTuple):
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         description='Runner vs hand-written training throughput')
     add = parser.add_argument
     add('config', help='training config file path')

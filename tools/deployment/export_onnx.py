@@ -31,6 +31,7 @@ from razor_wrn.checkpoint import (load_checkpoint_file,
                                   load_weights_strictly, state_dict_of)
 from razor_wrn.cli import (UserError, add_run_arguments, load_config,
                            parse_run_args, run_cli)
+from razor_wrn.tool_parser import ToolParser
 
 STUDENT_PREFIX = 'architecture.'
 
@@ -144,7 +145,7 @@ def compare(classifier: nn.Module, onnx_file: str, images: np.ndarray,
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         description='Export a classifier or distilled student to ONNX')
     parser.add_argument('config', help='vanilla or distillation config')
     parser.add_argument('checkpoint', help='checkpoint of that config')

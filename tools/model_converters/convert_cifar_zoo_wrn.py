@@ -27,6 +27,7 @@ import torch
 import razor_wrn  # noqa: F401  (safe checkpoint loading)
 from razor_wrn.checkpoint import cifar_zoo_wrn_weights, load_checkpoint_file
 from razor_wrn.cli import UserError, run_cli
+from razor_wrn.tool_parser import ToolParser
 
 BLOCK_KEY = re.compile(
     r'block([123])\.layer\.(\d+)\.(bn1|conv1|bn2|conv2|convShortcut)\.(\w+)')
@@ -142,7 +143,7 @@ def convert(zoo: Dict[str, torch.Tensor]) -> Tuple[Dict[str, torch.Tensor],
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         description='Write a WRN checkpoint of RepDistiller or mdistiller as '
         'a razor_wrn classifier checkpoint')
     parser.add_argument('src', help="zoo checkpoint ({'model': ...} or bare)")

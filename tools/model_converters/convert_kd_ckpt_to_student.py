@@ -18,6 +18,7 @@ import torch
 import razor_wrn  # noqa: F401  (safe checkpoint loading)
 from razor_wrn.checkpoint import load_checkpoint_file, state_dict_of
 from razor_wrn.cli import UserError, run_cli
+from razor_wrn.tool_parser import ToolParser
 
 STUDENT_PREFIX = 'architecture.'
 
@@ -33,7 +34,7 @@ def student_state_dict(
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         description='Write the student of a distillation checkpoint as a '
         'plain classifier checkpoint')
     parser.add_argument('checkpoint', help='distillation checkpoint')
