@@ -565,6 +565,19 @@ def test_a_distillation_checkpoint_of_another_teacher_names_its_options():
         'depth=10 model.teacher.backbone.widen_factor=2.')
 
 
+def test_a_classifier_checkpoint_for_a_distillation_says_what_it_is():
+    model = torch.nn.Module()
+    model.architecture = WideResNet(depth=10, widen_factor=1)
+    model.teacher = WideResNet(depth=10, widen_factor=1)
+    with pytest.raises(CheckpointError) as error:
+        load_weights_strictly(model, wrn(10).state_dict(), 'plain.pth')
+    assert str(error.value).endswith(
+        "  Likely cause: this is a plain classifier's checkpoint, not a "
+        "distillation's: test it with the vanilla config of its network, or "
+        'start the student of a distillation from it with --cfg-options '
+        'load_from=PATH.')
+
+
 def test_a_teacher_checkpoint_of_another_wrn_names_the_teachers_options():
     with pytest.raises(CheckpointError) as error:
         load_weights_strictly(WideResNet(depth=16, widen_factor=2),

@@ -114,6 +114,13 @@ def check_weights_fit(model: torch.nn.Module,
             'this is a distillation checkpoint: test it with its KD config, '
             'or extract the student with tools/model_converters/'
             'convert_kd_ckpt_to_student.py')
+    if parts != [('', '')] and state_dict and not any(
+            k.startswith(('architecture.', 'teacher.')) for k in state_dict):
+        hints.append(
+            "this is a plain classifier's checkpoint, not a distillation's: "
+            'test it with the vanilla config of its network, or start the '
+            'student of a distillation from it with --cfg-options '
+            'load_from=PATH')
     message = (f'Checkpoint {source!r}{f" ({role})" if role else ""} does '
                'not fit the model:' +
                (listing('missing keys', missing) if missing else '') +
