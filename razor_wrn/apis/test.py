@@ -20,6 +20,7 @@ from mmengine.runner import Runner
 import razor_wrn  # noqa: F401  (compat shim, safe loading, registries)
 from razor_wrn.checkpoint import (load_checkpoint_file,
                                   load_weights_strictly, state_dict_of)
+from razor_wrn.errors import CIFARDataError
 from razor_wrn.created_folders import missing_folders, remove_empty_folders
 from razor_wrn.engine.loader_workers import stop_loader_workers
 from razor_wrn.cli import (UserError, add_run_arguments, build_runner,
@@ -110,7 +111,8 @@ def main(argv: Optional[List[str]] = None) -> None:
             f'--out {args.out!r}: use a .json, .yaml or .pkl file name.')
 
     # A run that fails before its test starts (a checkpoint that does not
-    # fit the model, or is missing) takes back the folders and files it
+    # fit the model, or is missing; test data that is missing or damaged)
+    # takes back the folders and files it
     # created, never what was there before: a wrong checkpoint used to
     # leave a work dir with a log folder that looked like a run's.
     made = missing_folders(cfg.work_dir)
@@ -134,9 +136,14 @@ def main(argv: Optional[List[str]] = None) -> None:
         _remove_what_the_run_wrote(runner, before, made)
         raise
     try:
-        metrics = runner.test()
-    finally:
-        stop_loader_workers(runner)
+        try:
+            metrics = runner.test()
+        finally:
+            stop_loader_workers(runner)
+    except (UserError, CIFARDataError):
+        # The test data is missing or damaged: the same as above.
+        _remove_what_the_run_wrote(runner, before, made)
+        raise
     if args.out and args.out_item == 'metrics' and is_main_process():
         mmengine.dump(metrics, args.out)
         runner.logger.info(f'Metrics written to {args.out}')

@@ -2,6 +2,7 @@
 import hashlib
 import json
 import pickle
+import shutil
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,20 @@ def test_test_tool_with_a_checkpoint_that_does_not_fit_leaves_no_files(
     assert sorted(p.name for p in work_dir.iterdir()) == [
         '20240101_000000', 'notes.txt']
     assert list((work_dir / '20240101_000000').iterdir()) == []
+
+
+def test_test_tool_with_damaged_test_data_leaves_no_files(
+        trained, tools, tmp_path, capsys):
+    data = tmp_path / 'data' / 'cifar-10-batches-py'
+    shutil.copytree(Path(trained['data']) / 'cifar-10-batches-py', data)
+    (data / 'test_batch').write_bytes(b'not a pickle')
+    work_dir = tmp_path / 'new' / 'wd'
+    code, (_, err) = run_tool(tools['test'], [
+        VANILLA, str(trained['work_dir'] / 'epoch_2.pth'), '--work-dir',
+        str(work_dir), '--cfg-options', *trained['options'],
+        f'test_dataloader.dataset.data_root={data.parent}'], capsys)
+    assert code == 1 and 'test_batch' in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['data']
 
 
 @pytest.mark.parametrize('argv,message', [
