@@ -18,6 +18,8 @@ train loop of ``tools/train.py --compile``, ``compile``,
 import argparse
 import os
 import resource
+import signal
+import sys
 import tempfile
 import warnings
 from typing import Dict, List, NamedTuple, Optional
@@ -322,5 +324,12 @@ def main(argv: Optional[List[str]] = None) -> BenchmarkResult:
     return result
 
 
+def _exit_on_sigterm(signum, frame) -> None:
+    # SIGTERM ends Python without unwinding, which left the benchmark's
+    # temporary data and work dir behind; exit through the with-blocks.
+    sys.exit(128 + signum)
+
+
 if __name__ == '__main__':
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     run_cli(main)
