@@ -24,6 +24,22 @@ def hide_known_warnings() -> None:
 
 hide_known_warnings()
 
+# A warning of razor_wrn's own says all in its message; Python's default
+# format adds the source line of the warn() call ("  warnings.warn("), a
+# second console line that tells a user nothing.
+_format_warning = warnings.formatwarning
+
+
+def format_own_warnings(message, category, filename, lineno, line=None):
+    """``warnings.formatwarning`` that prints a warning raised inside
+    razor_wrn as one line: ``file:line: Category: message``."""
+    if __path__[0] in str(filename):
+        return f'{filename}:{lineno}: {category.__name__}: {message}\n'
+    return _format_warning(message, category, filename, lineno, line)
+
+
+warnings.formatwarning = format_own_warnings
+
 # The compat shim must run before anything imports mmrazor.
 from . import compat  # noqa: F401,E402  isort:skip
 from .checkpoint import use_safe_checkpoint_loaders  # noqa: E402 isort:skip
