@@ -103,14 +103,24 @@ def _all_keys(node: Any, prefix: str = '') -> List[str]:
     return keys
 
 
+# Names the field writes for an argument that razor_wrn's losses spell out
+# (Hinton's and mdistiller's T or tau is the KD losses' temperature).
+ARGUMENT_SYNONYMS = {'t': 'temperature', 'tau': 'temperature',
+                     'temp': 'temperature'}
+
+
 def _unknown_key(cfg: Config, key: str):
     close = []
     parent = _typed_parent(cfg, key)
     if parent is not None:
-        # A near miss of an argument of the class being built (`sav_last`).
+        # A near miss of an argument of the class being built (`sav_last`),
+        # or another name of it (`tau` for `temperature`).
         prefix, name = key.rsplit('.', 1)
-        close = [f'{prefix}.{match}' for match in difflib.get_close_matches(
-            name, _argument_names(*parent)[0], n=1, cutoff=0.8)]
+        named = _argument_names(*parent)[0]
+        synonym = ARGUMENT_SYNONYMS.get(name.lower())
+        close = [f'{prefix}.{synonym}'] if synonym in named else [
+            f'{prefix}.{match}' for match in difflib.get_close_matches(
+                name, named, n=1, cutoff=0.8)]
     close = close or difflib.get_close_matches(key, _all_keys(cfg._cfg_dict),
                                                n=1)
     hint = f' (did you mean {close[0]!r}?)' if close else ''

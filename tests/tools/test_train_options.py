@@ -168,7 +168,8 @@ def test_a_loss_option_is_checked_before_the_run(tools, tmp_path, capsys):
         'model.distiller.distill_losses.loss_kd.tau=2'], capsys))
     assert error.startswith(
         "ERROR: --cfg-options 'model.distiller.distill_losses.loss_kd.tau': "
-        'the config has no such key')
+        "the config has no such key (did you mean 'model.distiller."
+        "distill_losses.loss_kd.temperature'?)")
     # Written as a new key, it is still no argument of the loss.
     error = _one_error(*run_tool(tools['train'], [
         KD, '--work-dir', str(work_dir), '--cfg-options',
