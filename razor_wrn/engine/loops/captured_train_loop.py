@@ -8,9 +8,10 @@ differences in how:
 
 - Batches travel as two tensors, images and labels: the device-resident
   loaders hand them over without building one ``DataSample`` per image, and
-  a standard loader's batch is reduced to them. A ``WRNClassifier`` (also as
-  a distiller's student) takes the label tensor as it is; for other models
-  the step builds the samples from it, so they see what they always see.
+  a standard loader's workers collate them (``TensorCollate``, set before
+  they start). A ``WRNClassifier`` (also as a distiller's student) takes
+  the label tensor as it is; for other models the step builds the samples
+  from it, so they see what they always see.
 - On CUDA each step is recorded once as a CUDA graph and replayed
   (:class:`~.step_graphs.StepGraphs`): no Python, mmengine or per-operation
   launch cost per iteration. Every batch is trained, the last smaller one of
