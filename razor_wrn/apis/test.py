@@ -112,9 +112,9 @@ def main(argv: Optional[List[str]] = None) -> None:
 
     # A run that fails before its test starts (a checkpoint that does not
     # fit the model, or is missing; test data that is missing or damaged)
-    # takes back the folders and files it
-    # created, never what was there before: a wrong checkpoint used to
-    # leave a work dir with a log folder that looked like a run's.
+    # takes back the folders and files it created, never what was there
+    # before: a wrong checkpoint used to leave a work dir with a log folder
+    # that looked like a run's.
     made = missing_folders(cfg.work_dir)
     before: Optional[Set[str]] = None
     runner: Optional[Runner] = None

@@ -332,9 +332,9 @@ class LenientCIFARMixin:
         The folder is remembered here (:data:`_WARNED_FOLDERS`), not left
         to Python's warning registry, which forgets what it has shown
         whenever a filter changes. It stays a ``warnings.warn``, so filters
-        still hide it or turn it into an error. As in Python's registry, a folder whose warning a filter
-        hid counts as warned about; one whose warning a filter raised does
-        not, so it raises again.
+        still hide it or turn it into an error. As in Python's registry, a
+        folder whose warning a filter hid counts as warned about; one whose
+        warning a filter raised does not, so it raises again.
         """
         folder = self._folder()
         if folder in _WARNED_FOLDERS:

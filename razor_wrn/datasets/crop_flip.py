@@ -30,9 +30,17 @@ def crop_flip(images: torch.Tensor, offsets: torch.Tensor,
     Returns:
         torch.Tensor: The augmented batch, same shape, dtype and device.
     """
+    h, w = images.shape[2:]
+    return _gather(images, _flat_indices(offsets, flips, h, w, padding),
+                   padding)
+
+
+def _gather(images: torch.Tensor, flat: torch.Tensor,
+            padding: int) -> torch.Tensor:
+    """``images`` ``(B, C, H, W)`` zero-padded, then each image's pixels
+    at its ``flat`` ``(B, H * W)`` indices into the padded image."""
     b, c, h, w = images.shape
     padded = F.pad(images, (padding, padding, padding, padding))
-    flat = _flat_indices(offsets, flips, h, w, padding)
     flat = flat.view(b, 1, h * w).expand(b, c, h * w)
     return padded.flatten(2).gather(2, flat).view(b, c, h, w)
 
@@ -87,8 +95,4 @@ class CropFlipViews:
         """The batch ``images`` ``(B, C, H, W)`` (any dtype) augmented by
         the views ``view_ids`` ``(B,)``: the bytes :func:`crop_flip` gives
         for the same corners and flips."""
-        b, c, h, w = images.shape
-        p = self.padding
-        padded = F.pad(images, (p, p, p, p))
-        flat = self.table[view_ids].view(b, 1, h * w).expand(b, c, h * w)
-        return padded.flatten(2).gather(2, flat).view(b, c, h, w)
+        return _gather(images, self.table[view_ids], self.padding)

@@ -52,10 +52,10 @@ def parse_losses(losses: Losses
             parsed[name] = sum(term.mean() for term in value)
         else:
             raise TypeError(f'{name} is not a tensor or list of tensors')
-    total: Union[torch.Tensor, int] = 0
-    for index, value in enumerate(
-            value for name, value in parsed.items() if 'loss' in name):
-        total = value if index == 0 else total + value
+    terms = [value for name, value in parsed.items() if 'loss' in name]
+    total: Union[torch.Tensor, int] = terms[0] if terms else 0
+    for term in terms[1:]:
+        total = total + term
     log_vars = OrderedDict(loss=total)
     log_vars.update(parsed)
     return total, log_vars
