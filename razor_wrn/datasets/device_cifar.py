@@ -238,7 +238,7 @@ class DeviceTensorLoader:
         """Batches per epoch on this rank."""
         if self.drop_last:
             return len(self.sampler) // self.batch_size
-        return math.ceil(len(self.sampler) / self.batch_size)
+        return -(-len(self.sampler) // self.batch_size)  # ceil, in ints
 
     def __iter__(self) -> Iterator[Dict]:
         indices, offsets, flips = self.sampler.draw()

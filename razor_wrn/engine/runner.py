@@ -79,3 +79,21 @@ class DeviceDataRunner(Runner):
                 drawn.num_samples, drawn.shuffle, drawn.augment, drawn.seed,
                 drawn.rank, drawn.world_size, drawn.padding, virtual_ranks)
         return loader
+
+    @property
+    def train_loop(self):
+        """mmengine's ``Runner.train_loop`` (built from its config on first
+        use), answered without mmengine's check while ``_train_loop`` is
+        still the loop it last returned.
+
+        mmengine checks the loop with an ABC ``isinstance`` on every access,
+        and ``runner.iter``, ``epoch``, ``max_iters`` and
+        ``train_dataloader`` all go through it: several times per training
+        iteration from the hooks.
+        """
+        loop = self._train_loop
+        if loop is not None and loop is self.__dict__.get('_returned_loop'):
+            return loop
+        loop = Runner.train_loop.fget(self)
+        self._returned_loop = loop
+        return loop

@@ -28,19 +28,67 @@ from razor_wrn.engine.hooks import (DeferredIterTimerHook,
                                     DistillLossWarmupHook, NaNLossHook,
                                     TeacherEvalHook)
 from razor_wrn.engine.hooks.log_history import append_scalars
+from razor_wrn.engine.hooks.logger_interval import LoggingIterations
 
 CIFAR10_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog',
                    'frog', 'horse', 'ship', 'truck')
+
+
+def _on_train_loop(name: str) -> property:
+    return property(lambda runner: getattr(runner.train_loop, name),
+                    lambda runner, value: setattr(runner.train_loop, name,
+                                                  value))
+
+
+class FakeRunner(SimpleNamespace):
+    """A fake runner shaped as mmengine's: the position and the loader live
+    on its ``train_loop``, and ``epoch``, ``iter``, ``max_iters`` and
+    ``train_dataloader`` read (here also write) them there, so a hook may
+    use either."""
+
+    epoch = _on_train_loop('epoch')
+    iter = _on_train_loop('iter')
+    max_iters = _on_train_loop('max_iters')
+    train_dataloader = _on_train_loop('dataloader')
+
+    def __init__(self, epoch: int = 0, iter: int = 0, max_iters: int = 100,
+                 train_dataloader=range(100), **attributes) -> None:
+        super().__init__(train_loop=SimpleNamespace(
+            epoch=epoch, iter=iter, max_iters=max_iters,
+            dataloader=train_dataloader), **attributes)
+
+
+def test_logging_iterations_are_mmengines_logging_points():
+    """Every interval, the end of the loader, and the last iteration of a
+    run that ends inside an epoch (an iteration-based loop), as mmengine's
+    ``Hook`` helpers answer them."""
+    hook = Hook()
+    answers = []
+    for interval in (1, 3, 7):
+        for max_iters in (5, 11, 40):
+            iterations = LoggingIterations(interval)
+            runner = FakeRunner(max_iters=max_iters, train_dataloader=range(7))
+            for runner.iter in range(max_iters):
+                batch_idx = runner.iter % 7
+                answer = iterations(hook, runner, batch_idx)
+                assert answer == (
+                    hook.every_n_inner_iters(batch_idx, interval)
+                    or hook.end_of_epoch(runner.train_dataloader, batch_idx)
+                    or hook.is_last_train_iter(runner))
+                answers.append(answer)
+    # Interval 3, a run of 11 (after the 56 of interval 1 and the 5 of
+    # interval 3's first run): 2, 5, 6 (end of loader), 9, 10 (last).
+    assert [i for i, a in enumerate(answers[61:72]) if a] == [2, 5, 6, 9, 10]
 
 
 # ------------------------------------------------------------ NaNLossHook
 def nan_runner(epoch: int = 2, iteration: int = 10, log_interval: int = 1):
     """What NaNLossHook reads: the position, a LoggerHook (its interval is
     the default check interval) and a loader far from its end."""
-    return SimpleNamespace(epoch=epoch, iter=iteration,
-                           work_dir='work_dirs/wrn16-2',
-                           hooks=[LoggerHook(interval=log_interval)],
-                           train_dataloader=range(1000), max_iters=10**6)
+    return FakeRunner(epoch=epoch, iter=iteration,
+                      work_dir='work_dirs/wrn16-2',
+                      hooks=[LoggerHook(interval=log_interval)],
+                      train_dataloader=range(1000), max_iters=10**6)
 
 
 def started(hook: Hook, runner) -> Hook:
@@ -190,9 +238,9 @@ def test_deferred_runtime_info_logs_what_mmengine_logs():
         'lr_scale': 0.5 * i,
     } for i in range(5)]
     plain = SimpleNamespace(message_hub=MessageHub(name='test_plain_hub'))
-    deferred = SimpleNamespace(message_hub=MessageHub(name='test_def_hub'),
-                               train_dataloader=range(100), iter=0,
-                               max_iters=100)
+    deferred = FakeRunner(message_hub=MessageHub(name='test_def_hub'),
+                          train_dataloader=range(100), iter=0,
+                          max_iters=100)
     hook = DeferredRuntimeInfoHook(interval=2)
     sizes = []
     for batch_idx, output in enumerate(outputs):
@@ -240,7 +288,7 @@ def test_deferred_timer_logs_what_mmengine_logs_when_it_is_logged():
     (every 3rd and the end of the loader), nothing in between; a clock that
     the test moves."""
     clock = [100.0]
-    runners = [SimpleNamespace(
+    runners = [FakeRunner(
         message_hub=MessageHub(name=f'test_timer_{name}'), iter=0,
         max_iters=20, train_dataloader=range(7), epoch=0,
         hooks=[LoggerHook(interval=3)]) for name in ('plain', 'deferred')]

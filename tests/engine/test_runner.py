@@ -229,3 +229,24 @@ def test_device_loader_deals_virtual_ranks(tiny_cifar10):
         assert torch.equal(drawn, torch.cat([
             rank[part][step * 2:step * 2 + 2]
             for step in range(5) for rank in ranks]))
+
+
+def test_the_train_loop_is_mmengines_until_it_is_replaced(
+        tiny_cifar10, tmp_path):
+    """Built from its config on first use, then the same loop; a loop (or
+    a config) put in its place is what the runner answers next, as with
+    mmengine's property, and a wrong type is still refused."""
+    runner = RUNNERS.build(
+        runner_cfg(classifier_cfg(), tiny_cifar10, str(tmp_path)))
+    loop = runner.train_loop
+    assert type(loop).__name__ == 'EpochBasedTrainLoop'
+    assert runner.train_loop is loop and runner.iter == loop.iter
+    runner._train_loop = dict(by_epoch=True, max_epochs=3)
+    rebuilt = runner.train_loop
+    assert rebuilt is not loop and rebuilt.max_epochs == 3
+    assert runner.max_epochs == 3
+    runner._train_loop = loop
+    assert runner.train_loop is loop and runner.max_epochs == 1
+    runner._train_loop = 'EpochBasedTrainLoop'
+    with pytest.raises(TypeError):
+        runner.train_loop

@@ -50,7 +50,17 @@ class LoggingIterations:
             self.interval = logger_interval(runner)
 
     def __call__(self, hook: Hook, runner, batch_idx: int) -> bool:
-        """Whether training iteration ``batch_idx`` is one of them."""
-        return (hook.every_n_inner_iters(batch_idx, self.interval)
-                or hook.end_of_epoch(runner.train_dataloader, batch_idx)
-                or hook.is_last_train_iter(runner))
+        """Whether training iteration ``batch_idx`` is one of them.
+
+        The same tests as ``Hook.every_n_inner_iters``, ``end_of_epoch``
+        and ``is_last_train_iter``, with the runner's train loop looked up
+        once: each of the runner's ``iter``, ``max_iters`` and
+        ``train_dataloader`` looks it up again through a property with an
+        ABC ``isinstance`` check, and several hooks ask this every
+        iteration.
+        """
+        if hook.every_n_inner_iters(batch_idx, self.interval):
+            return True
+        loop = runner.train_loop
+        return (batch_idx + 1 == len(loop.dataloader)
+                or loop.iter + 1 == loop.max_iters)

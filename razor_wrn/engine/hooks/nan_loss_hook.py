@@ -46,7 +46,8 @@ class NaNLossHook(Hook):
                   for key, value in (outputs or {}).items()
                   if key.startswith('loss')}
         if losses:
-            self._pending.append((runner.epoch, runner.iter, losses))
+            loop = runner.train_loop  # runner.epoch and .iter look it up
+            self._pending.append((loop.epoch, loop.iter, losses))
         if self._logging_iterations(self, runner, batch_idx):
             self.check(runner)
 
