@@ -9,7 +9,7 @@ differences in how:
 - Batches travel as two tensors, images and labels: the device-resident
   loaders hand them over without building one ``DataSample`` per image, and
   a standard loader's workers collate them (``TensorCollate``, set before
-  they start). A ``WRNClassifier`` (also as a distiller's student) takes
+  they start; they hand them over as numpy arrays, cheaper to receive). A ``WRNClassifier`` (also as a distiller's student) takes
   the label tensor as it is; for other models the step builds the samples
   from it, so they see what they always see.
 - On CUDA each step is recorded once as a CUDA graph and replayed
@@ -187,14 +187,15 @@ class CapturedEpochBasedTrainLoop(EpochBasedTrainLoop):
                     'learning rate or a loss weight changes; cuDNN benchmark '
                     'on.')
             if self._collate_tensors_in_workers():
-                message += (' The loader collates its batches into image and '
-                            'label tensors.')
+                message += (' The loader\'s workers collate each batch into '
+                            'images and labels.')
         print_log(message, logger='current', level=logging.INFO)
 
     def _collate_tensors_in_workers(self) -> bool:
-        """Make a standard ``DataLoader`` collate its batches into tensors
-        (:class:`~razor_wrn.datasets.tensor_collate.TensorCollate`), before
-        its workers start; whether it now does."""
+        """Make a standard ``DataLoader`` collate its batches into images
+        and labels (:class:`~razor_wrn.datasets.tensor_collate.
+        TensorCollate`: numpy arrays, or tensors where the loader pins
+        memory), before its workers start; whether it now does."""
         loader = self.dataloader
         if not isinstance(loader, DataLoader):
             return False
@@ -204,7 +205,8 @@ class CapturedEpochBasedTrainLoop(EpochBasedTrainLoop):
             # Persistent workers started with the old collate_fn; each
             # batch is then reduced in this process (tensor_batches).
             return False
-        loader.collate_fn = TensorCollate(loader.collate_fn)
+        loader.collate_fn = TensorCollate(loader.collate_fn,
+                                          as_arrays=not loader.pin_memory)
         return True
 
     def run_epoch(self) -> None:
