@@ -27,16 +27,17 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple
 import torch
 from mmengine.model import is_model_wrapper
 from mmengine.registry import LOOPS
+from torch.utils.data import DataLoader
 
 from razor_wrn.cli import UserError
 from razor_wrn.datasets.device_cifar import (DeviceCIFAR10Loader,
                                              DeviceTensorLoader)
 from razor_wrn.engine.loops import CapturedEpochBasedTrainLoop
 from .hand_steps import LimitLoss, LimitUnavailable, hand_eval, hand_train
+from .random_images import random_image_loader, random_standard_loader
 
 AMP_DTYPES = {'none': None, 'fp16': torch.float16, 'bf16': torch.bfloat16}
 IMAGE_SHAPE = (3, 32, 32)  # CIFAR (C, H, W)
-CIFAR_TRAIN_IMAGES = 50000
 Segment = Callable[[], Iterator[bool]]
 
 
@@ -88,31 +89,6 @@ def runner_train(runner, loader) -> Segment:
             yield from _steps(TensorBatches(), loop.run_tensor_iter)
 
     return segment
-
-
-def random_image_loader(like, image_size: int,
-                        device: torch.device) -> DeviceTensorLoader:
-    """A training ``DeviceTensorLoader`` of random ``image_size`` square
-    images at the batch size of ``like`` (the config's train loader): on
-    tiny images the network costs almost nothing, so the Runner's host
-    overhead shows. As many images as CIFAR's training split (or ``like``,
-    if it has more), so that an epoch, and the logging interval that
-    follows it (``LogIntervalHook``: about 10 logs per epoch), are as long
-    as in a real run.
-
-    Args:
-        like: The config's train loader (its batch size and length).
-        image_size (int): Height and width of the images, in pixels.
-        device (torch.device): Where the images live.
-    """
-    generator = torch.Generator().manual_seed(0)
-    count = max(len(like.dataset), like.batch_size, CIFAR_TRAIN_IMAGES)
-    images = torch.randint(0, 256, (count, 3, image_size, image_size),
-                           dtype=torch.uint8, generator=generator)
-    labels = torch.randint(0, len(like.dataset.metainfo['classes']),
-                           (count, ), generator=generator)
-    return DeviceTensorLoader(images, labels, like.dataset.metainfo,
-                              like.batch_size, device=str(device))
 
 
 def epoch_costs(runner, loader, device: torch.device) -> Dict[str, float]:
@@ -240,7 +216,8 @@ class BenchmarkLoop(CapturedEpochBasedTrainLoop):
         captured: Time the iteration of ``CapturedEpochBasedTrainLoop``
             (``tools/train.py --compile``) instead of the standard one.
         image_size: Train (Runner and hand-written steps) on random square
-            images of this size instead of the config's data; None keeps
+            images of this size instead of the config's data, through a
+            loader of the config's kind (``random_images.py``); None keeps
             the data.
         clock: ``'wall'`` or ``'cpu'`` (the process's CPU time; CPU only).
     """
@@ -258,7 +235,11 @@ class BenchmarkLoop(CapturedEpochBasedTrainLoop):
         self.clock = CLOCKS[clock]
         self.image_shape = IMAGE_SHAPE if image_size is None else (
             3, image_size, image_size)
-        if image_size is not None:
+        if image_size is not None and isinstance(self.dataloader,
+                                                 DataLoader):
+            self.dataloader = random_standard_loader(self.dataloader,
+                                                     image_size)
+        elif image_size is not None:
             self.dataloader = random_image_loader(
                 self.dataloader, image_size,
                 next(runner.model.parameters()).device)

@@ -17,9 +17,11 @@ import razor_wrn  # noqa: F401  (compat shim before any mmrazor import)
 from conftest import load_tool
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
 from mmpretrain.structures import DataSample
 from mmrazor.registry import MODELS
 
+from razor_wrn.analysis import random_images
 from razor_wrn.cli import UserError
 from razor_wrn.datasets.device_cifar import DeviceCIFAR10Loader
 
@@ -245,9 +247,36 @@ def test_random_images_make_an_epoch_as_long_as_cifars(runner_steps):
         metainfo=dict(classes=tuple('abcdefghij')),
         __len__=lambda self: 640))()
     like = SimpleNamespace(batch_size=128, dataset=split)
-    loader = runner_steps.random_image_loader(like, 2, torch.device('cpu'))
+    loader = random_images.random_image_loader(like, 2, torch.device('cpu'))
     # 50,000 images in batches of 128, as a CIFAR epoch: LogIntervalHook
     # then logs every 39th iteration, as in a real run (not every one).
     assert len(loader) == 391 and loader.batch_size == 128
     assert loader.images.shape == (50000, 3, 2, 2)
     assert int(loader.labels.max()) < 10
+
+
+def test_random_images_keep_a_standard_loaders_settings(tiny_cifar10):
+    """Workers, collate, sampler (type and seed) and pipeline as the
+    config's, the crop scaled to the images; the config's loader keeps its
+    own pipeline."""
+    cfg = Config.fromfile(VANILLA)
+    loader_cfg = cfg.train_dataloader
+    loader_cfg.dataset.data_root = tiny_cifar10
+    loader_cfg.num_workers, loader_cfg.persistent_workers = 0, False
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        like = Runner.build_dataloader(loader_cfg.to_dict(), seed=7)
+    loader = random_images.random_standard_loader(like, 2)
+    assert len(loader.dataset) == 50000 and loader.batch_size == 128
+    assert (loader.num_workers, loader.collate_fn) == (0, like.collate_fn)
+    assert type(loader.sampler) is type(like.sampler)
+    assert loader.sampler.seed == like.sampler.seed == 7
+    crop, = [t for t in loader.dataset.pipeline.transforms
+             if hasattr(t, 'crop_size')]
+    assert (crop.crop_size, crop.padding) == (2, 0)
+    original, = [t for t in like.dataset.pipeline.transforms
+                 if hasattr(t, 'crop_size')]
+    assert (original.crop_size, original.padding) == (32, 4)
+    batch = next(iter(loader))
+    assert batch['inputs'].shape == (128, 3, 2, 2)
+    assert batch['inputs'].dtype == torch.uint8
+    assert {sample.flip for sample in batch['data_samples']} == {True, False}

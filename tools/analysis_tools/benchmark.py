@@ -83,8 +83,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     add('--batch-size', type=int, help="images per step (default: config's)")
     add('--image-size', type=int,
         help='train on random square images of this size (e.g. 2: the '
-        'network costs almost nothing, so the host overhead shows); '
-        'evaluation keeps the data')
+        'network costs almost nothing, so the host overhead shows), through '
+        "a loader of the config's kind (a standard one keeps its workers, "
+        'sampler, collate and pipeline, the crop scaled); evaluation keeps '
+        'the data')
     add('--amp', choices=['none', 'fp16', 'bf16'], default='none',
         help='mixed precision (AmpOptimWrapper dtype)')
     add('--channels-last', action='store_true', help='ChannelsLastHook')
