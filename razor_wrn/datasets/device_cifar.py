@@ -30,7 +30,8 @@ that can build it (any loader in :data:`DEVICE_LOADERS`) plus the loaders::
         split='test', batch_size=128, augment=False, shuffle=False)
 """
 import math
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Type
+from typing import (Any, Dict, Iterator, List, Optional, Sequence, Tuple, Type,
+                    Union)
 
 import numpy as np
 import torch
@@ -356,9 +357,14 @@ class DeviceCIFARLoader(DeviceTensorLoader):
             available).
         seed (int): Base seed; epoch ``e`` draws from ``seed + e``.
         padding (int): Zero padding of the random crops, in pixels.
+        indices (int | Sequence[int], optional): Keep only these samples
+            of the split: the first ``indices`` if an int, as mmengine's
+            ``BaseDataset(indices=...)``. None keeps all.
 
     Raises:
         CIFARDataError: The split is missing or malformed (see the dataset).
+        ValueError: If ``indices`` keeps no sample or names one outside
+            the split.
     """
 
     dataset_class: Type[LenientCIFARMixin]
@@ -372,10 +378,11 @@ class DeviceCIFARLoader(DeviceTensorLoader):
                  drop_last: bool = False,
                  device: str = 'auto',
                  seed: int = 0,
-                 padding: int = 4) -> None:
+                 padding: int = 4,
+                 indices: Union[int, Sequence[int], None] = None) -> None:
         dataset = self.dataset_class(
             data_root=data_root, split=split, pipeline=[], lazy_init=True)
-        data_list = dataset.load_data_list()
+        data_list = _kept(dataset.load_data_list(), indices)
         images = np.stack([info['img'] for info in data_list])  # NHWC
         labels = np.array([info['gt_label'] for info in data_list], np.int64)
         super().__init__(
@@ -389,6 +396,21 @@ class DeviceCIFARLoader(DeviceTensorLoader):
             device=device,
             seed=seed,
             padding=padding)
+
+
+def _kept(data_list: List[Dict],
+          indices: Union[int, Sequence[int], None]) -> List[Dict]:
+    """The samples ``indices`` keeps (see :class:`DeviceCIFARLoader`)."""
+    if indices is None:
+        return data_list
+    if isinstance(indices, int):
+        indices = range(indices)
+    if not indices or not all(0 <= i < len(data_list) for i in indices):
+        raise ValueError(
+            f'indices must keep at least one of the split\'s '
+            f'{len(data_list)} samples and name none outside it, got '
+            f'{indices!r}.')
+    return [data_list[i] for i in indices]
 
 
 @DEVICE_LOADERS.register_module()

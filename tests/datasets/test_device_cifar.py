@@ -334,6 +334,28 @@ def test_cifar_loader_reads_the_split_like_its_dataset(
     assert len(train) == math.ceil(2 * num_test / 32)
 
 
+@pytest.mark.filterwarnings('ignore::UserWarning')
+def test_indices_keep_the_samples_mmengines_indices_keep(tiny_cifar10):
+    """An int keeps the first samples, a sequence those it names, in its
+    order: the images and labels of the dataset at those indices."""
+    dataset = LenientCIFAR10(data_root=tiny_cifar10, split='test',
+                             download=False, pipeline=[PackInputs()])
+    for indices, kept in ((7, list(range(7))), ([5, 0, 39], [5, 0, 39])):
+        loader = DeviceCIFAR10Loader(tiny_cifar10, split='test',
+                                     batch_size=4, augment=False,
+                                     shuffle=False, device='cpu',
+                                     indices=indices)
+        inputs, labels = collect(loader)
+        assert len(loader.dataset) == len(kept)
+        assert torch.equal(inputs, torch.stack(
+            [dataset[i]['inputs'] for i in kept]))
+        assert labels.tolist() == [i % 10 for i in kept]
+    for indices in (0, [40], [-1]):
+        with pytest.raises(ValueError, match='indices must keep'):
+            DeviceCIFAR10Loader(tiny_cifar10, split='test', device='cpu',
+                                indices=indices)
+
+
 def test_device_loader_class_recognises_loaders_not_names():
     assert device_loader_class('DeviceCIFAR10Loader') is DeviceCIFAR10Loader
     assert device_loader_class('DeviceCIFAR100Loader') is \
