@@ -56,7 +56,7 @@ def table_jobs(table: Config, budget: str, data_root: Optional[str],
         for seed in row_seeds(row):
             work_dir = osp.join(root, slug(row['name']))
             options = budget_options(table, budget, row) + data_options(
-                data_root)
+                data_root, row['config'])
             if seed is not None:
                 work_dir = osp.join(work_dir, f'seed_{seed}')
                 options.append(f'randomness.seed={seed}')

@@ -7,12 +7,14 @@ top-1, ``cfg_options``, ``short_options`` and ``seeds``), a ``title``,
 table-wide ``cfg_options`` and the ``short`` budget (``epochs``, optionally
 ``teacher_epochs``, ``train_images``, ``test_images``).
 """
+import functools
 import os.path as osp
 from typing import List, Optional
 
 from mmengine.config import Config
 
 from razor_wrn.cli import UserError, read_config_file
+from razor_wrn.datasets.device_cifar import device_loader_class
 
 
 def load_table(path: str) -> Config:
@@ -115,20 +117,34 @@ def budget_options(table: Config, budget: str, row: dict) -> List[str]:
         options += [
             f'train_cfg.max_epochs={epochs}',
             f'param_scheduler.milestones={short_milestones(epochs)}',
-            f'train_dataloader.dataset.indices={short.train_images}',
-            f'val_dataloader.dataset.indices={short.test_images}',
-            f'test_dataloader.dataset.indices={short.test_images}',
+            f'{loader_setting(row["config"], "train", "indices")}='
+            f'{short.train_images}',
+            *(f'{loader_setting(row["config"], split, "indices")}='
+              f'{short.test_images}' for split in ('val', 'test')),
             *row.get('short_options', []),
         ]
     return options
 
 
-def data_options(data_root: Optional[str]) -> List[str]:
-    """Point every loader at ``data_root`` (None: the configs' own)."""
+def data_options(data_root: Optional[str], config: str) -> List[str]:
+    """Point every loader of ``config`` at ``data_root`` (None: the
+    config's own)."""
     if data_root is None:
         return []
-    return [f'{split}_dataloader.dataset.data_root={data_root}'
+    return [f'{loader_setting(config, split, "data_root")}={data_root}'
             for split in ('train', 'val', 'test')]
+
+
+@functools.lru_cache(maxsize=None)
+def loader_setting(config: str, split: str, key: str) -> str:
+    """The ``--cfg-options`` key of the data setting ``key`` (``data_root``,
+    ``indices``) of ``config``'s ``split`` loader: on a standard loader's
+    dataset, on a device loader itself (it reads the split)."""
+    loader = {}
+    if osp.isfile(config):  # else the row fails with the missing file
+        loader = Config.fromfile(config).get(f'{split}_dataloader') or {}
+    held_by = '' if device_loader_class(loader.get('type')) else 'dataset.'
+    return f'{split}_dataloader.{held_by}{key}'
 
 
 def _find_config(config: str, table_path: str) -> str:

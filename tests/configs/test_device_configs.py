@@ -14,20 +14,31 @@ from mmengine.config import Config
 import razor_wrn  # noqa: F401  (compat shim, registries)
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def is_b16x8(config: str) -> bool:
+    """The reference recipe (8 BatchNorm groups of 16 per step of 128)."""
+    return '_b16x8' in Path(config).name
+
+
+def standard_counterpart(config: str) -> str:
+    """The standard config of the same experiment (the KD configs without
+    a batch in their name are the b16x8 recipe)."""
+    standard = config.replace('_device.py', '.py')
+    return standard.replace('_b16x8', '') if '/kd/' in config else standard
+
+
 DEVICE_CONFIGS = sorted(
     str(p.relative_to(REPO)) for p in REPO.glob('configs/*/*_device.py'))
 LOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 # One config per kind (vanilla/kd) and data set: the training test runs
 # WRN-10-1 models whatever the config's depth and width, so the other
 # vanilla CIFAR-10 device configs would repeat it; the config test below
-# checks each of them against its standard counterpart.
+# checks each of them against its standard counterpart. The b16x8 configs
+# differ from the others only in the recipe, tested on its own.
 PIPELINE_CONFIGS = sorted({
     (Path(c).parent.name, c.endswith('_cifar100_device.py')): c
-    for c in reversed(DEVICE_CONFIGS)}.values())
-
-
-def standard_counterpart(config: str) -> str:
-    return config.replace('_device.py', '.py')
+    for c in reversed(DEVICE_CONFIGS) if not is_b16x8(c)}.values())
 
 
 def is_cifar100(config: str) -> bool:
@@ -77,16 +88,19 @@ def test_only_the_loaders_differ(config):
         loader, standard_loader = device.pop(key), standard.pop(key)
         assert loader['type'] == ('DeviceCIFAR100Loader' if is_cifar100(
             config) else 'DeviceCIFAR10Loader')
-        assert loader['batch_size'] == (64 if is_cifar100(config) else 128)
+        assert loader['batch_size'] == (
+            16 if is_b16x8(config) and key == 'train_dataloader' else
+            64 if is_cifar100(config) else 128)
         assert loader['data_root'] == standard_loader['dataset']['data_root']
         train = key == 'train_dataloader'
         assert loader['augment'] is train and loader['shuffle'] is train
         assert loader['split'] == standard_loader['dataset']['split']
-    # One device's whole batch with BN over all of it, where the KD
-    # counterpart is the b16x8 recipe.
-    assert device.pop('recipe_world_size') is None
+    # The b16x8 recipe, or one device's whole batch with BN over all of it
+    # (where the KD counterpart is the b16x8 recipe).
+    assert device.pop('recipe_world_size') == (8 if is_b16x8(config)
+                                               else None)
     assert standard.pop('recipe_world_size') == (
-        8 if '_b' not in Path(config).name else None)
+        8 if is_b16x8(config) or '_b' not in Path(config).name else None)
     # Model, distiller, schedule, hooks, evaluators: identical.
     assert device == standard
 

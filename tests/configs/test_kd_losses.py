@@ -208,10 +208,12 @@ def _reviewkd(s, t, labels, connectors, before):
 HAND = {
     'wrn40-2_to_wrn16-2.py': _hinton,
     'wrn40-2_to_wrn16-2_device.py': _hinton,
+    'wrn40-2_to_wrn16-2_b16x8_device.py': _hinton,
     'fitnets_wrn40-2_to_wrn16-2.py': _fitnets,
     'at_wrn40-2_to_wrn16-2.py': _at,
     'dkd_wrn40-2_to_wrn16-2.py': _dkd,
     'ofd_wrn28-4_to_wrn16-2.py': _ofd,
+    'ofd_wrn28-4_to_wrn16-2_b16x8_device.py': _ofd,
     'dist_wrn40-2_to_wrn16-2.py': _dist,
     'crd_wrn40-2_to_wrn16-2.py': _crd,
     'reviewkd_wrn40-2_to_wrn16-2.py': _reviewkd,

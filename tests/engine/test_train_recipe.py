@@ -74,6 +74,24 @@ def test_the_device_loader_deals_the_ranks_itself():
                                                       batch_size=16)
 
 
+@pytest.mark.parametrize('config', [
+    'configs/vanilla/wrn40-w2_b16x8_cifar10_device.py',
+    'configs/kd/ofd_wrn28-4_to_wrn16-2_b16x8_device.py'])
+def test_the_b16x8_device_configs_keep_the_recipe_on_one_process(config):
+    cfg = _recipe(config, 1)
+    loader = cfg.train_dataloader
+    assert (loader.type, loader.batch_size) == ('DeviceCIFAR10Loader', 128)
+    assert loader.virtual_ranks == dict(world_size=8, batch_size=16)
+    student = cfg.model.get('architecture', cfg.model)
+    assert student.backbone.norm_cfg == dict(type='GhostBN', num_groups=8)
+    if 'teacher' in cfg.model:
+        assert cfg.model.teacher.backbone.get('norm_cfg', {}).get(
+            'type', 'BN') == 'BN'
+        assert all(connector.norm_cfg == student.backbone.norm_cfg
+                   for connector in cfg.model.distiller.connectors.values()
+                   if 'norm_cfg' in connector)
+
+
 @pytest.mark.parametrize('world_size, changes, message', [
     (3, {}, 'which 3 processes cannot share: run it on 1, 2, 4, 8 '
             'processes, or pass --cfg-options recipe_world_size=None'),
