@@ -129,7 +129,10 @@ class SeededRandomCropFlip(BaseTransform):
         img = padded[oy:oy + self.crop_size, ox:ox + self.crop_size]
         if flip:
             img = img[:, ::-1]
-        results['img'] = np.ascontiguousarray(img)
+        # A copy, not np.ascontiguousarray: a reversed view one pixel wide
+        # counts as contiguous, keeps its negative stride, and torch (which
+        # PackInputs calls) refuses negative strides.
+        results['img'] = img.copy()
         results['img_shape'] = results['img'].shape
         results['sample_idx'] = int(index)
         results['crop_offset'] = (oy, ox)

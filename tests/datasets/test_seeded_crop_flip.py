@@ -80,6 +80,18 @@ def test_draws_are_uniform_independent_and_a_function_of_the_key():
     assert not any(view_draws(0, 0, i, (9, 9), 0.0)[2] for i in range(50))
 
 
+@pytest.mark.parametrize('size', [1, 2])
+def test_a_flipped_crop_of_any_width_packs_into_a_tensor(size):
+    """A crop one pixel wide, flipped: the image reaches PackInputs with
+    positive strides (a reversed 1-wide view would keep a negative one)."""
+    img = np.arange(size * size * 3, dtype=np.uint8).reshape(size, size, 3)
+    crop = SeededRandomCropFlip(crop_size=size, padding=0, flip_prob=1.0)
+    packed = PackInputs()(crop(dict(img=img, sample_idx=SeededIndex(
+        3, seed=0, epoch=0))))
+    assert torch.equal(packed['inputs'],
+                       torch.from_numpy(img[:, ::-1].copy()).permute(2, 0, 1))
+
+
 def test_a_plain_index_is_refused_with_the_fix():
     transform = SeededRandomCropFlip()
     with pytest.raises(ValueError, match="type='EpochSeededSampler'"):

@@ -213,6 +213,8 @@ def test_compile_times_the_captured_loop_and_prints_overhead_and_epoch_costs(
     # On the CPU the captured loop runs eager steps on tensor batches.
     assert result.settings['train loop'] == \
         'CapturedEpochBasedTrainLoop (eager steps)'
+    assert result.settings['train loader'] == (
+        'DataLoader, 0 workers, batches as images and labels (numpy arrays)')
     costs = result.epoch_costs
     assert set(costs) == {'epoch start', 'validation', 'checkpoint',
                           'checkpoint MiB'}

@@ -35,6 +35,7 @@ from razor_wrn.cli import UserError, build_runner, load_config, run_cli
 from razor_wrn.config_options import ConfigOptionAction
 from razor_wrn.datasets import CIFARChecksumWarning
 from razor_wrn.datasets.synthetic_cifar import write_synthetic_cifar
+from razor_wrn.datasets.tensor_collate import TensorCollate
 from razor_wrn.tool_parser import ToolParser
 
 LABELS = {
@@ -183,6 +184,16 @@ def prepare_config(cfg: Config, args: argparse.Namespace, work_dir: str,
         cfg.setdefault('env_cfg', {})['cudnn_benchmark'] = True
 
 
+def handover(loader) -> str:
+    """How a standard loader's batches reach the training step, when
+    ``TensorCollate`` makes them."""
+    collate = getattr(loader, 'collate_fn', None)
+    if not isinstance(collate, TensorCollate):
+        return ''
+    return ', batches as images and labels ({})'.format(
+        'numpy arrays' if collate.as_arrays else 'tensors')
+
+
 def settings_of(cfg: Config, args: argparse.Namespace, runner,
                 data_root: Optional[str]) -> Dict[str, str]:
     """The conditions of the run, printed above the table."""
@@ -198,8 +209,9 @@ def settings_of(cfg: Config, args: argparse.Namespace, runner,
         'device': f'cuda ({torch.cuda.get_device_name(device)})'
         if device.type == 'cuda' else f'cpu ({os.cpu_count()} cores)',
         'threads': f'{torch.get_num_threads()} intra-op',
-        'images': 'train: random {0}x{0}, val: the data'.format(
-            args.image_size) if args.image_size else 'the data\'s (32x32)',
+        'images': 'train: random {0}x{0}, val: {1}'.format(
+            args.image_size, 'the data' if runner.val_loop else '-')
+        if args.image_size else 'the data\'s (32x32)',
         'batch': f'train {loader.batch_size}, val ' + (
             str(runner.val_loop.dataloader.batch_size)
             if runner.val_loop else '-'),
@@ -207,7 +219,7 @@ def settings_of(cfg: Config, args: argparse.Namespace, runner,
         if args.data == 'synthetic' else
         f'real ({data_root or "data_root of the config"})',
         'train loader': f'{type(loader).__name__}, '
-        f'{getattr(loader, "num_workers", 0)} workers',
+        f'{getattr(loader, "num_workers", 0)} workers' + handover(loader),
         'memory format': 'channels_last' if conv.is_contiguous(
             memory_format=torch.channels_last) and not conv.is_contiguous()
         else 'contiguous (NCHW)',

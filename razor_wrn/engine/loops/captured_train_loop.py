@@ -188,6 +188,8 @@ class CapturedEpochBasedTrainLoop(EpochBasedTrainLoop):
                     'on.')
             if self._collate_tensors_in_workers():
                 message += (' The loader\'s workers collate each batch into '
+                            'images and labels.' if self.dataloader.num_workers
+                            else ' The loader collates each batch into '
                             'images and labels.')
         print_log(message, logger='current', level=logging.INFO)
 
