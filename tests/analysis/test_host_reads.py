@@ -12,6 +12,8 @@ from mmrazor.registry import MODELS
 from conftest import run_tool
 from razor_wrn.analysis.host_reads import HostReads
 from razor_wrn.engine.loops import CapturedEpochBasedTrainLoop
+from razor_wrn.engine.train_recipe import apply_train_recipe
+from razor_wrn.models.norm import GhostBatchNorm
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 SMALL = {
@@ -70,6 +72,36 @@ def test_a_distillation_step_reads_nothing_back(config):
         optimizer.zero_grad()
 
     step()  # CRD reads its normalisers' state once per process
+    with HostReads() as reads:
+        step()
+    assert not reads.calls, reads.calls
+
+
+@pytest.mark.parametrize('config', [
+    'vanilla/wrn16-w2_b16x8_cifar10_device.py',
+    'kd/ofd_wrn28-4_to_wrn16-2_b16x8_device.py'])
+def test_a_b16x8_step_on_one_process_reads_nothing_back(config):
+    """The reference recipe on one process: BatchNorm in 8 groups
+    (``GhostBN``) of the student and the connectors."""
+    cfg = Config.fromfile(CONFIGS / config)
+    apply_train_recipe(cfg, 1)
+    cfg.merge_from_dict(SMALL if 'teacher' in cfg.model else {
+        'model.backbone.depth': 10, 'model.backbone.widen_factor': 1})
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    assert any(isinstance(m, GhostBatchNorm) for m in model.modules())
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    images, labels = torch.randn(16, 3, 32, 32), torch.arange(16) % 10
+    samples = [DataSample().set_gt_label(label) for label in labels.split(1)]
+    model.train()
+
+    def step():
+        total, _ = model.parse_losses(model.loss(images, samples))
+        total.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+
+    step()
     with HostReads() as reads:
         step()
     assert not reads.calls, reads.calls
