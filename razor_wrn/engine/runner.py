@@ -25,9 +25,9 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 from torch.utils.data import DataLoader
 
-from razor_wrn.datasets.device_cifar import (DeviceEpochSampler,
-                                             DeviceTensorLoader,
+from razor_wrn.datasets.device_cifar import (DeviceTensorLoader,
                                              device_loader_class)
+from razor_wrn.datasets.device_epoch_sampler import DeviceEpochSampler
 
 
 @RUNNERS.register_module()

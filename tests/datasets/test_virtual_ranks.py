@@ -7,7 +7,7 @@ from mmengine.dataset import DefaultSampler
 from mmengine.dataset import sampler as mmengine_sampler
 
 from razor_wrn.datasets import SeededIndex, VirtualRankSampler
-from razor_wrn.datasets.device_cifar import DeviceEpochSampler
+from razor_wrn.datasets.device_epoch_sampler import DeviceEpochSampler
 from razor_wrn.datasets.virtual_ranks import virtual_rank_positions
 
 SIZE, RANKS, BATCH = 43, 8, 3  # 43 samples: padded to 48, 6 per rank

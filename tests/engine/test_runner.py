@@ -12,8 +12,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import ValLoop
 from torch.utils.data import DataLoader
 
-from razor_wrn.datasets.device_cifar import (DeviceCIFAR10Loader,
-                                             DeviceEpochSampler)
+from razor_wrn.datasets.device_cifar import DeviceCIFAR10Loader
+from razor_wrn.datasets.device_epoch_sampler import DeviceEpochSampler
 from razor_wrn.engine.runner import DeviceDataRunner
 from razor_wrn.engine import runner as runner_module
 
