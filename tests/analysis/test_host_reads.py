@@ -59,10 +59,18 @@ def test_a_distillation_step_reads_nothing_back(config):
     if config.startswith('crd_'):
         model.distiller.distill_losses['loss_crd'].bind_training_set(
             torch.arange(16) % 10)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     images, labels = torch.randn(4, 3, 32, 32), torch.tensor([3, 7, 0, 3])
     samples = [DataSample(metainfo=dict(sample_idx=torch.tensor([i])))
                .set_gt_label(label) for i, label in enumerate(labels.split(1))]
+    reads = reads_of_a_second_step(model, images, samples)
+    assert not reads, reads
+
+
+def reads_of_a_second_step(model, images: torch.Tensor,
+                           samples: list) -> list:
+    """The host reads of a training step (loss, backward, SGD) after a
+    first one (CRD reads its normalisers' state once per process)."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     model.train()
 
     def step():
@@ -71,10 +79,10 @@ def test_a_distillation_step_reads_nothing_back(config):
         optimizer.step()
         optimizer.zero_grad()
 
-    step()  # CRD reads its normalisers' state once per process
+    step()
     with HostReads() as reads:
         step()
-    assert not reads.calls, reads.calls
+    return reads.calls
 
 
 @pytest.mark.parametrize('config', [
@@ -90,21 +98,10 @@ def test_a_b16x8_step_on_one_process_reads_nothing_back(config):
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     assert any(isinstance(m, GhostBatchNorm) for m in model.modules())
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     images, labels = torch.randn(16, 3, 32, 32), torch.arange(16) % 10
     samples = [DataSample().set_gt_label(label) for label in labels.split(1)]
-    model.train()
-
-    def step():
-        total, _ = model.parse_losses(model.loss(images, samples))
-        total.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-
-    step()
-    with HostReads() as reads:
-        step()
-    assert not reads.calls, reads.calls
+    reads = reads_of_a_second_step(model, images, samples)
+    assert not reads, reads
 
 
 VANILLA = ['model.backbone.depth=10', 'model.backbone.widen_factor=1']
