@@ -136,7 +136,8 @@ def _make_consistent(cfg: Config) -> None:
     any name but its own defaults, so such an entry is removed instead.
     Persistent workers need workers: with ``num_workers=0`` torch's
     DataLoader raises, so ``persistent_workers`` follows ``num_workers``.
-    A ``train_cfg`` that names its loop keeps no ``by_epoch``
+    Beside a batch sampler torch's DataLoader refuses ``drop_last``: a
+    loader's ``drop_last`` moves into its ``batch_sampler``. A ``train_cfg`` that names its loop keeps no ``by_epoch``
     (:func:`_one_loop_kind`).
 
     Raises:
@@ -153,6 +154,9 @@ def _make_consistent(cfg: Config) -> None:
         if isinstance(loader, dict) and loader.get('persistent_workers') \
                 and not loader.get('num_workers', 0):
             loader.persistent_workers = False
+        if isinstance(loader, dict) and 'drop_last' in loader and \
+                isinstance(loader.get('batch_sampler'), dict):
+            loader.batch_sampler.drop_last = loader.pop('drop_last')
 
 
 def _one_loop_kind(cfg: Config) -> None:

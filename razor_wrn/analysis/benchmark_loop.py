@@ -32,6 +32,7 @@ from torch.utils.data import DataLoader
 from razor_wrn.cli import UserError
 from razor_wrn.datasets.device_cifar import (DeviceCIFAR10Loader,
                                              DeviceTensorLoader)
+from razor_wrn.datasets.loader_settings import batch_size_of
 from razor_wrn.engine.loops import CapturedEpochBasedTrainLoop
 from .hand_steps import LimitLoss, LimitUnavailable, hand_eval, hand_train
 from .random_images import random_image_loader, random_standard_loader
@@ -159,8 +160,9 @@ def device_loader_like(loader, device: torch.device) -> DeviceCIFAR10Loader:
         raise UserError('--device-loader compares DeviceCIFAR10Loader with '
                         'the standard pipeline, but this config already '
                         'uses the device loader; give a standard config.')
-    return DeviceCIFAR10Loader(loader.dataset.data_root, batch_size=loader.
-                               batch_size, device=str(device), seed=0)
+    return DeviceCIFAR10Loader(loader.dataset.data_root,
+                               batch_size=batch_size_of(loader),
+                               device=str(device), seed=0)
 
 
 # Wall time, or the process's CPU time: on a CPU shared with other jobs the
@@ -275,7 +277,7 @@ class BenchmarkLoop(CapturedEpochBasedTrainLoop):
     def _segments(self, model, device: torch.device):
         """Measurement name -> (batch size, segment), and notes."""
         runner, notes = self.runner, []
-        batch = self.dataloader.batch_size
+        batch = batch_size_of(self.dataloader)
         segments = {'runner_train': (batch,
                                      runner_train(runner, self.dataloader))}
         if self.device_loader:

@@ -21,6 +21,8 @@ from torch.utils.data import DataLoader
 
 from razor_wrn.cli import UserError
 from razor_wrn.datasets.device_cifar import DeviceTensorLoader
+from razor_wrn.datasets.loader_settings import batch_size_of
+from razor_wrn.datasets.seeded_batches import SeededBatchSampler
 from razor_wrn.datasets.seeded_sampler import EpochSeededSampler
 
 CIFAR_TRAIN_IMAGES = 50000
@@ -30,7 +32,7 @@ CIFAR_SIZE = 32  # the size the configs' crop and padding are given for
 def _random_split(like, image_size: int):
     """uint8 ``(N, 3, S, S)`` images and int64 ``(N,)`` labels."""
     generator = torch.Generator().manual_seed(0)
-    count = max(len(like.dataset), like.batch_size, CIFAR_TRAIN_IMAGES)
+    count = max(len(like.dataset), batch_size_of(like), CIFAR_TRAIN_IMAGES)
     images = torch.randint(0, 256, (count, 3, image_size, image_size),
                            dtype=torch.uint8, generator=generator)
     labels = torch.randint(0, len(like.dataset.metainfo['classes']),
@@ -50,7 +52,7 @@ def random_image_loader(like, image_size: int,
     """
     images, labels = _random_split(like, image_size)
     return DeviceTensorLoader(images, labels, like.dataset.metainfo,
-                              like.batch_size, device=str(device))
+                              batch_size_of(like), device=str(device))
 
 
 class RandomImages(BaseDataset):
@@ -88,8 +90,9 @@ def _scaled_pipeline(pipeline, image_size: int) -> List:
 
 def random_standard_loader(like: DataLoader, image_size: int) -> DataLoader:
     """A ``DataLoader`` like ``like`` (batch size, workers, sampler type and
-    seed, collate function, pin memory) over random ``image_size`` square
-    images through ``like``'s training pipeline, its crop scaled.
+    seed, batch sampler, collate function, pin memory) over random
+    ``image_size`` square images through ``like``'s training pipeline, its
+    crop scaled.
 
     Args:
         like (DataLoader): The config's train loader.
@@ -99,7 +102,9 @@ def random_standard_loader(like: DataLoader, image_size: int) -> DataLoader:
         UserError: If ``like``'s sampler is neither an
             ``EpochSeededSampler`` nor a ``DefaultSampler``.
     """
-    sampler = like.sampler
+    batches = like.batch_sampler
+    seeded_batches = isinstance(batches, SeededBatchSampler)
+    sampler = batches.sampler if seeded_batches else like.sampler
     if type(sampler) not in (EpochSeededSampler, DefaultSampler):
         raise UserError(
             f'--image-size rebuilds the train loader with its sampler, '
@@ -113,10 +118,13 @@ def random_standard_loader(like: DataLoader, image_size: int) -> DataLoader:
     workers = dict(prefetch_factor=like.prefetch_factor,
                    persistent_workers=like.persistent_workers
                    ) if like.num_workers else {}
+    sampler = type(sampler)(dataset, shuffle=sampler.shuffle,
+                            seed=sampler.seed)
+    batching = dict(batch_sampler=SeededBatchSampler(
+        sampler, batches.batch_size, batches.drop_last)) if seeded_batches \
+        else dict(batch_size=like.batch_size, sampler=sampler)
     return DataLoader(
-        dataset, batch_size=like.batch_size,
-        sampler=type(sampler)(dataset, shuffle=sampler.shuffle,
-                              seed=sampler.seed),
+        dataset, **batching,
         num_workers=like.num_workers, collate_fn=like.collate_fn,
         pin_memory=like.pin_memory, worker_init_fn=like.worker_init_fn,
         **workers)

@@ -23,7 +23,7 @@ Config::
         sampler=dict(type='EpochSeededSampler', shuffle=True),
         dataset=dict(pipeline=[dict(type='SeededRandomCropFlip', ...), ...]))
 """
-from typing import Iterator, Tuple
+from typing import Iterator, List, Tuple
 
 from mmengine.dataset import DefaultSampler
 from mmengine.registry import DATA_SAMPLERS
@@ -69,7 +69,10 @@ class EpochSeededSampler(DefaultSampler):
             around. Defaults to True.
     """
 
+    def order(self) -> List[int]:
+        """This epoch's dataset indices for this rank, as plain ints."""
+        return list(super().__iter__())
+
     def __iter__(self) -> Iterator[SeededIndex]:
-        epoch = self.epoch
-        return (SeededIndex(index, self.seed, epoch)
-                for index in super().__iter__())
+        seed, epoch = self.seed, self.epoch
+        return (SeededIndex(index, seed, epoch) for index in self.order())

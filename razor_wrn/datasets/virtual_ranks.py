@@ -15,12 +15,12 @@ padded global order; :class:`VirtualRankSampler` applies it to the
 standard loader and ``DeviceEpochSampler`` to the device-resident one.
 """
 import math
-from typing import Iterator, Sized
+from typing import List, Sized
 
 import torch
 from mmengine.registry import DATA_SAMPLERS
 
-from .seeded_sampler import EpochSeededSampler, SeededIndex
+from .seeded_sampler import EpochSeededSampler
 
 
 def virtual_rank_positions(total_size: int, rank: int, world_size: int,
@@ -113,7 +113,9 @@ class VirtualRankSampler(EpochSeededSampler):
             len(dataset) / recipe_world_size) * recipe_world_size
         self.num_samples = self.total_size // self.world_size
 
-    def __iter__(self) -> Iterator[SeededIndex]:
+    def order(self) -> List[int]:
+        """This process's dataset indices of the epoch, as plain ints, in
+        the order its batches take them."""
         # DefaultSampler's permutation and wrap-around padding, to a
         # multiple of the recipe's ranks instead of this run's.
         if self.shuffle:
@@ -125,6 +127,4 @@ class VirtualRankSampler(EpochSeededSampler):
         positions = virtual_rank_positions(
             self.total_size, self.rank, self.world_size,
             self.recipe_world_size, self.batch_size)
-        epoch = self.epoch
-        return (SeededIndex(index, self.seed, epoch)
-                for index in order[positions].tolist())
+        return order[positions].tolist()

@@ -38,6 +38,8 @@ BATCH_NORMS = ('BN', 'BN1d', 'BN2d', 'BN3d', 'BatchNorm1d', 'BatchNorm2d',
 SYNC_BATCH_NORMS = ('SyncBN', 'MMSyncBN', 'SyncBatchNorm')
 # Samplers whose order VirtualRankSampler reproduces for the recipe's ranks.
 SAMPLERS = ('DefaultSampler', 'EpochSeededSampler', 'VirtualRankSampler')
+# Batch samplers that keep the sampler's order and chunks (the groups).
+BATCH_SAMPLERS = ('SeededBatchSampler', )
 
 
 def recipe_line(recipe_world_size: int, batch_size: int,
@@ -97,15 +99,19 @@ def apply_train_recipe(cfg: Config, world_size: int) -> None:
         loader.virtual_ranks = dict(world_size=recipe, batch_size=batch_size)
     else:
         sampler = loader.get('sampler') or {}
-        if sampler.get('type') not in SAMPLERS or loader.get(
-                'batch_sampler') is not None:
+        batches = loader.get('batch_sampler')
+        if sampler.get('type') not in SAMPLERS or (
+                batches is not None
+                and batches.get('type') not in BATCH_SAMPLERS):
             raise DistributedSetupError(
                 f'The b{batch_size}x{recipe} recipe on {world_size} '
                 f'process(es) deals the samples of {recipe} ranks itself, '
                 f"which needs train_dataloader.sampler of type "
                 f"'EpochSeededSampler' or 'DefaultSampler' and no "
-                f"batch_sampler, not {sampler.get('type')!r}: change the "
-                f'sampler, {opt_out}.')
+                f"batch_sampler but 'SeededBatchSampler', not "
+                f"{sampler.get('type')!r} and "
+                f"{None if batches is None else batches.get('type')!r}: "
+                f'change them, {opt_out}.')
         loader.sampler = dict(
             sampler, type='VirtualRankSampler', recipe_world_size=recipe,
             batch_size=batch_size)

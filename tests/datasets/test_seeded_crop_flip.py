@@ -105,7 +105,8 @@ def test_seeded_index_survives_pickling():
 
 
 def train_loader(data_root: str, num_workers: int):
-    """The cifar10_bs16 train loader (pipeline, sampler, collate), seed 5."""
+    """The cifar10_bs16 train loader (pipeline, sampler, batch sampler,
+    collate), seed 5."""
     from mmengine.config import Config
     cfg = Config.fromfile('configs/_base_/datasets/cifar10_bs16.py')
     loader = cfg.train_dataloader
@@ -119,7 +120,7 @@ def epochs(loader, count: int) -> List[List[Dict]]:
     """``count`` epochs of (inputs, views) as the Runner's loop sees them."""
     out = []
     for epoch in range(count):
-        loader.sampler.set_epoch(epoch)
+        loader.batch_sampler.sampler.set_epoch(epoch)
         out.append([(batch['inputs'], [
             (s.sample_idx, s.crop_offset, s.flip)
             for s in batch['data_samples']
@@ -133,7 +134,7 @@ def test_views_depend_on_neither_workers_nor_history(tiny_cifar10):
     persistent = epochs(train_loader(tiny_cifar10, 2), 3)
     # A fresh loader started at epoch 2 (a resumed run) sees epoch 2.
     fresh = train_loader(tiny_cifar10, 0)
-    fresh.sampler.set_epoch(2)
+    fresh.batch_sampler.sampler.set_epoch(2)
     resumed = [(b['inputs'], [(s.sample_idx, s.crop_offset, s.flip)
                               for s in b['data_samples']]) for b in fresh]
     for ours, theirs in zip(serial + [serial[2]], persistent + [resumed]):

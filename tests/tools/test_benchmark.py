@@ -23,6 +23,7 @@ from mmrazor.registry import MODELS
 
 from razor_wrn.analysis import random_images
 from razor_wrn.cli import UserError
+from razor_wrn.datasets import SeededBatchSampler
 from razor_wrn.datasets.device_cifar import DeviceCIFAR10Loader
 
 pytestmark = pytest.mark.filterwarnings('ignore::UserWarning')
@@ -258,9 +259,9 @@ def test_random_images_make_an_epoch_as_long_as_cifars(runner_steps):
 
 
 def test_random_images_keep_a_standard_loaders_settings(tiny_cifar10):
-    """Workers, collate, sampler (type and seed) and pipeline as the
-    config's, the crop scaled to the images; the config's loader keeps its
-    own pipeline."""
+    """Workers, collate, sampler (type and seed), batch sampler and
+    pipeline as the config's, the crop scaled to the images; the config's
+    loader keeps its own pipeline."""
     cfg = Config.fromfile(VANILLA)
     loader_cfg = cfg.train_dataloader
     loader_cfg.dataset.data_root = tiny_cifar10
@@ -268,10 +269,13 @@ def test_random_images_keep_a_standard_loaders_settings(tiny_cifar10):
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         like = Runner.build_dataloader(loader_cfg.to_dict(), seed=7)
     loader = random_images.random_standard_loader(like, 2)
-    assert len(loader.dataset) == 50000 and loader.batch_size == 128
+    assert len(loader.dataset) == 50000
     assert (loader.num_workers, loader.collate_fn) == (0, like.collate_fn)
-    assert type(loader.sampler) is type(like.sampler)
-    assert loader.sampler.seed == like.sampler.seed == 7
+    batches, like_batches = loader.batch_sampler, like.batch_sampler
+    assert type(batches) is type(like_batches) is SeededBatchSampler
+    assert (batches.batch_size, batches.drop_last) == (128, False)
+    assert type(batches.sampler) is type(like_batches.sampler)
+    assert batches.sampler.seed == like_batches.sampler.seed == 7
     crop, = [t for t in loader.dataset.pipeline.transforms
              if hasattr(t, 'crop_size')]
     assert (crop.crop_size, crop.padding) == (2, 0)

@@ -34,6 +34,7 @@ from razor_wrn.analysis.benchmark_loop import Figure
 from razor_wrn.cli import UserError, build_runner, load_config, run_cli
 from razor_wrn.config_options import ConfigOptionAction
 from razor_wrn.datasets import CIFARChecksumWarning
+from razor_wrn.datasets.loader_settings import batch_size_of
 from razor_wrn.datasets.synthetic_cifar import write_synthetic_cifar
 from razor_wrn.datasets.tensor_collate import TensorCollate
 from razor_wrn.tool_parser import ToolParser
@@ -212,7 +213,7 @@ def settings_of(cfg: Config, args: argparse.Namespace, runner,
         'images': 'train: random {0}x{0}, val: {1}'.format(
             args.image_size, 'the data' if runner.val_loop else '-')
         if args.image_size else 'the data\'s (32x32)',
-        'batch': f'train {loader.batch_size}, val ' + (
+        'batch': f'train {batch_size_of(loader)}, val ' + (
             str(runner.val_loop.dataloader.batch_size)
             if runner.val_loop else '-'),
         'data': 'synthetic (random images in CIFAR-10 files)'

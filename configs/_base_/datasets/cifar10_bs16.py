@@ -41,6 +41,10 @@ train_dataloader = dict(
         download=True,
         pipeline=train_pipeline),
     sampler=dict(type='EpochSeededSampler', shuffle=True),
+    # Each batch goes to a worker as one list of ints with the seed and
+    # epoch, not 16 index objects pickled one by one (seeded_batches.py).
+    # train_dataloader.drop_last moves here (tools/train.py does it).
+    batch_sampler=dict(type='SeededBatchSampler'),
 )
 val_dataloader = dict(
     batch_size=16,

@@ -5,6 +5,7 @@ from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 from mmengine.runner import BaseLoop
 
+from ...datasets.loader_settings import batch_size_of, drop_last_of
 from ...errors import UserError
 
 
@@ -38,11 +39,11 @@ class DataCheckHook(Hook):
     def before_train(self, runner) -> None:
         loader = runner.train_dataloader
         if len(loader) == 0:
-            drop_last = getattr(loader, 'drop_last', None)
+            drop_last = drop_last_of(loader)
             raise UserError(
                 'The training data gives no batches: train_dataloader has '
                 f'{_images(loader)}, batch_size '
-                f'{getattr(loader, "batch_size", None)}' +
+                f'{batch_size_of(loader)}' +
                 (f', drop_last={drop_last}' if drop_last is not None else '')
                 + ' (per process). Lower train_dataloader.batch_size, set '
                 'train_dataloader.drop_last=False, or check the data set '
