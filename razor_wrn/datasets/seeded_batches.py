@@ -26,6 +26,7 @@ from typing import Iterable, Iterator, List, Tuple
 from mmengine.registry import DATA_SAMPLERS
 from torch.utils.data import BatchSampler
 
+from ..errors import UserError
 from .seeded_sampler import EpochSeededSampler, SeededIndex
 
 
@@ -72,13 +73,13 @@ class SeededBatchSampler(BatchSampler):
             Defaults to False.
 
     Raises:
-        TypeError: If ``sampler`` is not an ``EpochSeededSampler``.
+        UserError: If ``sampler`` is not an ``EpochSeededSampler``.
     """
 
     def __init__(self, sampler: EpochSeededSampler, batch_size: int,
                  drop_last: bool = False) -> None:
         if not isinstance(sampler, EpochSeededSampler):
-            raise TypeError(
+            raise UserError(
                 'SeededBatchSampler batches the indices of an '
                 f'EpochSeededSampler, not of a {type(sampler).__name__}: set '
                 "train_dataloader.sampler=dict(type='EpochSeededSampler') or "

@@ -10,6 +10,7 @@ from torch.utils.data import BatchSampler, SequentialSampler
 from razor_wrn.datasets import (EpochSeededSampler, SeededBatch,
                                 SeededBatchSampler, SeededIndex,
                                 VirtualRankSampler)
+from razor_wrn.errors import UserError
 
 
 def as_tuples(batches):
@@ -47,5 +48,5 @@ def test_a_batch_travels_as_plain_ints_and_iterates_as_seeded_indices():
 
 
 def test_another_sampler_is_refused_with_the_fix():
-    with pytest.raises(TypeError, match="sampler=dict.*EpochSeededSampler"):
+    with pytest.raises(UserError, match="sampler=dict.*EpochSeededSampler"):
         SeededBatchSampler(SequentialSampler(range(4)), 2)
