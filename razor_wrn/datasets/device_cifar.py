@@ -4,10 +4,11 @@ mmpretrain's CIFAR pipeline (``RandomCrop(crop_size=32, padding=4)`` +
 ``RandomFlip(prob=0.5, direction='horizontal')`` + ``PackInputs``) decodes,
 pads, crops and flips every 32x32 image in a worker process and collates one
 tensor per image; for a small WRN the GPU waits on that. Here the split is one
-uint8 tensor on the device, and each batch is a single gather: pad, crop and
-flip happen in one indexing kernel, with the same distribution as the
-mmpretrain pipeline (offsets uniform over ``0..2*padding`` per axis, zero
-padding, flip with p=0.5, flip applied after the crop).
+uint8 tensor on the device, and each epoch's images are padded, cropped and
+flipped there at the epoch's start, a few thousand per gather; a batch is
+then a slice. The distribution is the mmpretrain pipeline's (offsets uniform
+over ``0..2*padding`` per axis, zero padding, flip with p=0.5, flip applied
+after the crop).
 
 Every random draw of an epoch (order, crop offsets, flips) is made on the CPU
 from a generator seeded with ``seed + epoch`` (mmengine's ``DefaultSampler``
@@ -29,8 +30,8 @@ that can build it (any loader in :data:`DEVICE_LOADERS`) plus the loaders::
         _delete_=True, type='DeviceCIFAR10Loader', data_root='data/cifar10',
         split='test', batch_size=128, augment=False, shuffle=False)
 """
-from typing import (Any, Dict, Iterator, List, Optional, Sequence, Type,
-                    Union)
+from typing import (Any, Dict, Iterator, List, Optional, Sequence, Tuple,
+                    Type, Union)
 
 import numpy as np
 import torch
@@ -43,6 +44,10 @@ from .cifar10 import LenientCIFAR10
 from .crop_flip import CropFlipViews
 from .cifar100 import LenientCIFAR100
 from .device_epoch_sampler import DeviceEpochSampler
+
+# Images per gather when an epoch is augmented at its start: bounds the
+# padded copy (4,096 CIFAR images padded by 4 are 19.7 MB of uint8).
+EPOCH_CHUNK = 4096
 
 
 def resolve_device(device: str) -> torch.device:
@@ -141,10 +146,11 @@ class DeviceTensorLoader:
 
     def __iter__(self) -> Iterator[Dict]:
         indices, offsets, flips = self.sampler.draw()
+        inputs, labels = self._epoch_tensors(
+            *self._device_draws(indices, offsets, flips))
         # The view metadata is read from the CPU draws, never from the
         # device, one batch at a time (an epoch of dicts up front cost a
         # quarter of a second per epoch).
-        device_draws = self._device_draws(indices, offsets, flips)
         for part in self._batch_slices():
             views = [
                 dict(sample_idx=index, crop_offset=tuple(offset), flip=flip)
@@ -152,22 +158,20 @@ class DeviceTensorLoader:
                                                offsets[part].tolist(),
                                                flips[part].tolist())
             ]
-            yield self._make_batch(*(draw[part] for draw in device_draws),
-                                   views)
+            yield self._make_batch(inputs[part], labels[part], views)
 
     def tensor_batches(self) -> Iterator[Dict[str, torch.Tensor]]:
         """The same batches as iterating the loader, as tensors only.
 
         Yields:
             dict: ``inputs`` uint8 ``(B, C, H, W)`` and ``labels`` int64
-            ``(B,)`` on the device; no per-image objects, no host work per
-            batch beyond launching the gather.
+            ``(B,)`` on the device, slices of the epoch's tensors: no
+            per-image objects, no device work per batch.
         """
-        indices, view_ids = self._device_draws(*self.sampler.draw())
+        inputs, labels = self._epoch_tensors(
+            *self._device_draws(*self.sampler.draw()))
         for part in self._batch_slices():
-            batch_indices = indices[part]
-            yield dict(inputs=self._augment(batch_indices, view_ids[part]),
-                       labels=self.labels[batch_indices])
+            yield dict(inputs=inputs[part], labels=labels[part])
 
     def _device_draws(self, indices: torch.Tensor, offsets: torch.Tensor,
                       flips: torch.Tensor) -> List[torch.Tensor]:
@@ -182,28 +186,44 @@ class DeviceTensorLoader:
                                      device=self.device))
         return draws
 
-    def _augment(self, indices: torch.Tensor,
-                 view_ids: torch.Tensor) -> torch.Tensor:
-        """uint8 ``(B, C, H, W)``: images ``indices`` in views
-        ``view_ids`` (as drawn; unused without augmentation)."""
-        inputs = self.images[indices]
-        if self.crop_flip is not None:
-            inputs = self.crop_flip(inputs, view_ids)
-        return inputs
+    def _epoch_tensors(self, indices: torch.Tensor, view_ids: torch.Tensor
+                       ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The epoch's batches back to back: uint8 ``(L, C, H, W)`` images
+        ``indices`` in views ``view_ids`` (as drawn) and their int64
+        ``(L,)`` labels, ``L`` the samples the batches use.
+
+        Augmenting the epoch at its start, :data:`EPOCH_CHUNK` images per
+        gather, makes each batch two slices: per batch a lookup, a padding
+        and a gather were several kernel launches on a GPU and, on a CPU,
+        cost several times their arithmetic in cache misses after each
+        training step. The bytes are the same; the epoch's images take one
+        more copy of the split's memory.
+        """
+        used = min(len(indices), len(self) * self.batch_size)
+        indices, view_ids = indices[:used], view_ids[:used]
+        labels = self.labels[indices]
+        if self.crop_flip is None:
+            return self.images[indices], labels
+        inputs = torch.empty((used, ) + tuple(self.images.shape[1:]),
+                             dtype=self.images.dtype, device=self.device)
+        for start in range(0, used, EPOCH_CHUNK):
+            chunk = slice(start, start + EPOCH_CHUNK)
+            inputs[chunk] = self.crop_flip(self.images[indices[chunk]],
+                                           view_ids[chunk])
+        return inputs, labels
 
     def _batch_slices(self) -> Iterator[slice]:
         for batch in range(len(self)):
             yield slice(batch * self.batch_size,
                         (batch + 1) * self.batch_size)
 
-    def _make_batch(self, indices: torch.Tensor, view_ids: torch.Tensor,
+    def _make_batch(self, inputs: torch.Tensor, labels: torch.Tensor,
                     views: List[Dict]) -> Dict:
-        inputs = self._augment(indices, view_ids)
         # split(1) gives (1,) views: format_label keeps them as they are,
         # where a 0-d tensor would cost a device sync in ``.item()``.
         data_samples: List[DataSample] = [
             DataSample(metainfo=view).set_gt_label(label)
-            for view, label in zip(views, self.labels[indices].split(1))
+            for view, label in zip(views, labels.split(1))
         ]
         return dict(inputs=inputs, data_samples=data_samples)
 

@@ -183,6 +183,31 @@ def test_epoch_sees_every_image_exactly_once(drop_last, num_batches,
         assert torch.equal(ids.sort().values, torch.arange(1000))
 
 
+@pytest.mark.parametrize('drop_last', [False, True])
+def test_epoch_augmented_in_chunks_equals_each_batch_augmented_alone(
+        monkeypatch, drop_last):
+    # Augmenting the epoch at its start, a chunk at a time, must give each
+    # batch the bytes of its own draws: a chunk size (7) that divides
+    # neither the batch (64) nor the epoch catches a chunk or batch sliced
+    # at the wrong offset.
+    monkeypatch.setattr(device_cifar, 'EPOCH_CHUNK', 7)
+    loader = tensor_loader(300, batch_size=64, drop_last=drop_last)
+    loader.set_epoch(3)
+    indices, offsets, flips = loader.sampler.draw()
+    images = position_images(300)
+    tensors, batches = list(loader.tensor_batches()), list(loader)
+    assert len(tensors) == len(batches) == (4 if drop_last else 5)
+    for number, (tensor, batch) in enumerate(zip(tensors, batches)):
+        part = slice(number * 64, (number + 1) * 64)
+        expected = crop_flip(images[indices[part]], offsets[part],
+                             flips[part])
+        assert torch.equal(tensor['inputs'], expected)
+        assert torch.equal(batch['inputs'], expected)
+        assert torch.equal(tensor['labels'], indices[part])
+        assert [int(s.gt_label) for s in batch['data_samples']] == \
+            indices[part].tolist()
+
+
 def test_order_is_a_fresh_permutation_per_epoch_and_reproducible():
     first = tensor_loader(500, batch_size=100, seed=3)
     epochs: List[Tuple[torch.Tensor, torch.Tensor]] = []
