@@ -80,8 +80,11 @@ class DeferredRuntimeInfoHook(DeferredLogging, RuntimeInfoHook):
                 runner.message_hub.update_scalar(f'train/{key}', value)
                 continue
             if torch.is_tensor(value):
-                # Detached so the pending value does not keep the graph.
-                value = value.detach().reshape(())
+                # Detached so the pending value does not keep the graph;
+                # a loss is 0-d already (reshape is one more op).
+                value = value.detach()
+                if value.dim():
+                    value = value.reshape(())
             self.note((f'train/{key}', value))
         self.after_iteration(runner, batch_idx)
 
