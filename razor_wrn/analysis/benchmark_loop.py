@@ -95,7 +95,8 @@ def runner_train(runner, loader) -> Segment:
 def epoch_costs(runner, loader, device: torch.device) -> Dict[str, float]:
     """Seconds of the work done once per epoch: the start of a data epoch
     (the time to its first batch, less a later batch's), a validation pass
-    (the val loop's ``run()``), and saving a checkpoint."""
+    (the val loop's ``run()``), and saving a checkpoint; ``steps per
+    epoch`` is the loader's length (a count, not seconds)."""
     loop = runner.train_loop
     tensor = getattr(loop, 'mode', 'standard') != 'standard'
     sync = torch.cuda.synchronize if device.type == 'cuda' else (
@@ -115,7 +116,8 @@ def epoch_costs(runner, loader, device: torch.device) -> Dict[str, float]:
         batches = iter(loop.tensor_batches(loader) if tensor else loader)
         next(batches)
 
-    costs = {'epoch start': timed(first) - timed(lambda: next(batches))}
+    costs = {'epoch start': timed(first) - timed(lambda: next(batches)),
+             'steps per epoch': len(loader)}
     if runner.val_loop is not None:
         costs['validation'] = timed(runner.val_loop.run)
         runner.model.train()
@@ -202,7 +204,7 @@ class BenchmarkLoop(CapturedEpochBasedTrainLoop):
     """``run()`` measures instead of training and returns
     ``(figures, notes, epoch_costs)``: measurement name -> :class:`Figure`,
     caveats, and per-epoch cost name -> median seconds (``checkpoint MiB``:
-    the file's size).
+    the file's size; ``steps per epoch``: the loader's length).
 
     Args:
         runner: The Runner.

@@ -218,13 +218,20 @@ def test_compile_times_the_captured_loop_and_prints_overhead_and_epoch_costs(
         'DataLoader, 0 workers, batches as images and labels (numpy arrays)')
     costs = result.epoch_costs
     assert set(costs) == {'epoch start', 'validation', 'checkpoint',
-                          'checkpoint MiB'}
+                          'checkpoint MiB', 'steps per epoch'}
     assert costs['validation'] > 0 and costs['checkpoint'] > 0
     printed = capsys.readouterr().out
     train, limit = result.figures['runner_train'], result.figures[
         'hand_train']
     overhead = 1000 * BATCH * (1 / train.median - 1 / limit.median)
     assert f'Runner host overhead    {overhead:>6.2f} ms per step' in printed
+    steps = costs['steps per epoch']
+    # Synthetic data: 2 images per class (one segment's 12 rounded up per
+    # class), in batches of BATCH.
+    assert steps == 20 // BATCH
+    spread = overhead + 1000 * costs['epoch start'] / steps
+    assert (f'  with the epoch start  {spread:>6.2f} ms per step, spread '
+            f"over the epoch's {steps} steps") in printed
     assert f'validation {1000 * costs["validation"]:.1f} ms' in printed
 
 

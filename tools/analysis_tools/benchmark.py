@@ -7,8 +7,9 @@ Prints the settings, each figure (median img/s over the repeats, every
 repeat's img/s, on CUDA the peak memory) and the ratios Runner/limit, for
 distillation configs KD/plain (step time), and with ``--device-loader``
 device/standard loader, the Runner's host overhead per step (ms over the
-hand-written step), and the costs paid once per epoch (epoch start,
-validation, checkpoint). How it measures:
+hand-written step; also with the epoch start spread over the epoch's
+steps), and the costs paid once per epoch (epoch start, validation,
+checkpoint). How it measures:
 ``razor_wrn/analysis/benchmark_loop.py``; the limit:
 ``razor_wrn/analysis/hand_steps.py``. Each speed option sets the config key a
 training run uses (``AmpOptimWrapper``, ``ChannelsLastHook``, the captured
@@ -262,6 +263,13 @@ def format_result(result: BenchmarkResult) -> str:
         lines.append(f'{"Runner host overhead":<24}{overhead:>6.2f} ms per '
                      'step over the hand-written step')
     costs = result.epoch_costs
+    if train and limit and 'epoch start' in costs:
+        # The timed steps leave the epoch's start out; a run pays it once
+        # per epoch (a device loader augments the epoch's images there).
+        steps = costs['steps per epoch']
+        spread = overhead + 1000 * costs['epoch start'] / steps
+        lines.append(f'{"  with the epoch start":<24}{spread:>6.2f} ms per '
+                     f'step, spread over the epoch\'s {steps} steps')
     if costs:
         lines.append('per epoch: ' + ', '.join(
             f'{name} {1000 * costs[name]:.1f} ms'
