@@ -5,7 +5,8 @@ model = dict(
     _scope_='mmpretrain',
     type='WRNClassifier',
     data_preprocessor=dict(
-        type='ClsDataPreprocessor',
+        # ClsDataPreprocessor with a two-op path for tensor batches.
+        type='TensorBatchPreprocessor',
         num_classes=10,
         # RGB mean/std of the CIFAR-10 training set, in pixel units.
         mean=[125.307, 122.961, 113.8575],
