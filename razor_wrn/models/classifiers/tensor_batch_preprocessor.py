@@ -45,5 +45,9 @@ class TensorBatchPreprocessor(ClsDataPreprocessor):
                 and self._enable_normalize and not self.to_rgb
                 and self.pad_size_divisor <= 1):
             return super().forward(data, training)
-        inputs = torch.sub(self.cast_data(inputs), self.mean)
+        if inputs.device != self.mean.device:
+            # mmengine's cast_data walks containers by type first: worth
+            # skipping where the batch is on the model's device already.
+            inputs = self.cast_data(inputs)
+        inputs = torch.sub(inputs, self.mean)
         return dict(inputs=inputs.div_(self.std), data_samples=samples)
