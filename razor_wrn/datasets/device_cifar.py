@@ -5,7 +5,7 @@ mmpretrain's CIFAR pipeline (``RandomCrop(crop_size=32, padding=4)`` +
 pads, crops and flips every 32x32 image in a worker process and collates one
 tensor per image; for a small WRN the GPU waits on that. Here the split is one
 uint8 tensor on the device, and each epoch's images are padded, cropped and
-flipped there at the epoch's start, a few thousand per gather; a batch is
+flipped there at the epoch's start, 1,024 per gather; a batch is
 then a slice. The distribution is the mmpretrain pipeline's (offsets uniform
 over ``0..2*padding`` per axis, zero padding, flip with p=0.5, flip applied
 after the crop).
