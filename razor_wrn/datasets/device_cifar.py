@@ -148,32 +148,30 @@ class DeviceTensorLoader:
 
     def __iter__(self) -> Iterator[Dict]:
         indices, offsets, flips = self.sampler.draw()
-        inputs, labels = self._epoch_tensors(
-            *self._device_draws(indices, offsets, flips))
+        batches = self._batches(*self._device_draws(indices, offsets, flips))
         # The view metadata is read from the CPU draws, never from the
         # device, one batch at a time (an epoch of dicts up front cost a
         # quarter of a second per epoch).
-        for part in self._batch_slices():
+        for part, inputs, labels in batches:
             views = [
                 dict(sample_idx=index, crop_offset=tuple(offset), flip=flip)
                 for index, offset, flip in zip(indices[part].tolist(),
                                                offsets[part].tolist(),
                                                flips[part].tolist())
             ]
-            yield self._make_batch(inputs[part], labels[part], views)
+            yield self._make_batch(inputs, labels, views)
 
     def tensor_batches(self) -> Iterator[Dict[str, torch.Tensor]]:
         """The same batches as iterating the loader, as tensors only.
 
         Yields:
             dict: ``inputs`` uint8 ``(B, C, H, W)`` and ``labels`` int64
-            ``(B,)`` on the device, slices of the epoch's tensors: no
-            per-image objects, no device work per batch.
+            ``(B,)`` on the device: no per-image objects; in training
+            slices of the epoch's augmented images, no device work per batch.
         """
-        inputs, labels = self._epoch_tensors(
-            *self._device_draws(*self.sampler.draw()))
-        for part in self._batch_slices():
-            yield dict(inputs=inputs[part], labels=labels[part])
+        for _, inputs, labels in self._batches(
+                *self._device_draws(*self.sampler.draw())):
+            yield dict(inputs=inputs, labels=labels)
 
     def _device_draws(self, indices: torch.Tensor, offsets: torch.Tensor,
                       flips: torch.Tensor) -> List[torch.Tensor]:
@@ -188,31 +186,38 @@ class DeviceTensorLoader:
                                      device=self.device))
         return draws
 
-    def _epoch_tensors(self, indices: torch.Tensor, view_ids: torch.Tensor
-                       ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """The epoch's batches back to back: uint8 ``(L, C, H, W)`` images
-        ``indices`` in views ``view_ids`` (as drawn) and their int64
-        ``(L,)`` labels, ``L`` the samples the batches use.
+    def _batches(self, indices: torch.Tensor, view_ids: torch.Tensor
+                 ) -> Iterator[Tuple[slice, torch.Tensor, torch.Tensor]]:
+        """Each batch's place in the epoch's draws, its uint8
+        ``(B, C, H, W)`` images ``indices`` in views ``view_ids`` (as
+        drawn) and its int64 ``(B,)`` labels.
 
-        Augmenting the epoch at its start, :data:`EPOCH_CHUNK` images per
-        gather, makes each batch two slices: per batch a lookup, a padding
-        and a gather were several kernel launches on a GPU and, on a CPU,
-        cost several times their arithmetic in cache misses after each
-        training step. The bytes are the same; the epoch's images take one
-        more copy of the split's memory.
+        With augmentation the epoch's images are augmented at its start,
+        :data:`EPOCH_CHUNK` per gather, and each batch is a slice of them:
+        per batch a lookup, a padding and a gather were several kernel
+        launches on a GPU and, on a CPU, cost several times their
+        arithmetic in cache misses after each training step. The bytes are
+        the same; the epoch's images take one more copy of the split's
+        memory. Without augmentation (evaluation) each batch indexes the
+        split itself: a copy of the whole split would only add memory
+        traffic.
         """
+        if self.crop_flip is None:
+            for part in self._batch_slices():
+                batch = indices[part]
+                yield part, self.images[batch], self.labels[batch]
+            return
         used = min(len(indices), len(self) * self.batch_size)
         indices, view_ids = indices[:used], view_ids[:used]
         labels = self.labels[indices]
-        if self.crop_flip is None:
-            return self.images[indices], labels
         inputs = torch.empty((used, ) + tuple(self.images.shape[1:]),
                              dtype=self.images.dtype, device=self.device)
         for start in range(0, used, EPOCH_CHUNK):
             chunk = slice(start, start + EPOCH_CHUNK)
             inputs[chunk] = self.crop_flip(self.images[indices[chunk]],
                                            view_ids[chunk])
-        return inputs, labels
+        for part in self._batch_slices():
+            yield part, inputs[part], labels[part]
 
     def _batch_slices(self) -> Iterator[slice]:
         for batch in range(len(self)):
