@@ -43,6 +43,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 from torch import nn
 
+from .datasets.device_cifar import device_loader_class
 from .errors import UserError
 
 NEW_KEY_PREFIX = '+'
@@ -146,7 +147,9 @@ def _registered_classes(kind: Any, scopes: List[str]) -> list:
         return []
     key = (kind, tuple(scopes))
     if key not in _CLASSES:
-        found = []
+        # DeviceDataRunner's loaders live in a registry of their own.
+        device_loader = device_loader_class(kind)
+        found = [device_loader] if device_loader else []
         for candidate in vars(registry).values():
             if isinstance(candidate, registry.Registry):
                 for name in [f'{scope}.{kind}' for scope in scopes] + [kind]:
@@ -361,9 +364,17 @@ def apply_config_options(cfg: Config, options: Dict[str, Any]) -> None:
 
 # Keys of a type=... dict that mmengine's builders take out before the class
 # is called: registry scope, scheduler conversion, optimizer constructor.
+# DeviceDataRunner takes a device loader's virtual_ranks (set by the b16x8
+# recipe) out the same way.
 BUILDER_KEYS = frozenset({'type', '_scope_', DELETE_KEY,
                           'convert_to_iter_based', 'constructor',
-                          'paramwise_cfg'})
+                          'paramwise_cfg', 'virtual_ranks'})
+
+# What a standard DataLoader config holds and a device loader, holding the
+# split itself in one process, does not take.
+STANDARD_LOADER_KEYS = frozenset({
+    'num_workers', 'persistent_workers', 'pin_memory', 'prefetch_factor',
+    'sampler', 'batch_sampler', 'collate_fn', 'dataset', 'worker_init_fn'})
 
 
 def _typed_dicts(node: Any, path: str, scopes: List[str]):
@@ -412,6 +423,14 @@ def check_type_arguments(cfg: Config) -> None:
                 continue
             kind = node['type'] if isinstance(node['type'], str) else \
                 getattr(node['type'], '__name__', node['type'])
+            if key in STANDARD_LOADER_KEYS and device_loader_class(
+                    node['type']):
+                raise UserError(
+                    f'{path}: {kind} takes no argument {key!r}: a '
+                    'device-resident loader holds the split on the device '
+                    'and has no dataset, sampler or worker processes. '
+                    f'Remove {key!r}, or use the standard config (the same '
+                    'name without _device) for a DataLoader.')
             close = difflib.get_close_matches(str(key), named, n=1,
                                               cutoff=0.8)
             hint = f' (did you mean {close[0]!r}?)' if close else ''

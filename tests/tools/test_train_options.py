@@ -159,6 +159,33 @@ def test_switching_the_optimizer_type_names_the_inherited_argument(
                                                betas=[0.8, 0.9])
 
 
+def test_a_device_loader_refuses_a_dataloaders_worker_options(
+        tools, tmp_path, capsys):
+    # Device loaders live in a registry of their own, which the check of
+    # type=... dicts used to miss: num_workers reached the constructor as a
+    # raw TypeError.
+    work_dir = tmp_path / 'run'
+    error = _one_error(*run_tool(tools['train'], [
+        'configs/vanilla/wrn16-w2_b128x1_cifar10_device.py', '--work-dir',
+        str(work_dir), '--cfg-options', '+train_dataloader.num_workers=0'],
+        capsys))
+    assert error == (
+        "ERROR: train_dataloader: DeviceCIFAR10Loader takes no argument "
+        "'num_workers': a device-resident loader holds the split on the "
+        "device and has no dataset, sampler or worker processes. Remove "
+        "'num_workers', or use the standard config (the same name without "
+        "_device) for a DataLoader.")
+    # Any other key of a device loader is checked like any type=... dict.
+    error = _one_error(*run_tool(tools['train'], [
+        'configs/vanilla/wrn16-w2_b128x1_cifar10_device.py', '--work-dir',
+        str(work_dir), '--cfg-options', '+train_dataloader.shufle=True'],
+        capsys))
+    assert error.startswith(
+        "ERROR: train_dataloader: DeviceCIFAR10Loader takes no argument "
+        "'shufle' (did you mean 'shuffle'?).")
+    assert not work_dir.exists()
+
+
 def test_a_loss_option_is_checked_before_the_run(tools, tmp_path, capsys):
     # HintonKDLoss takes (temperature, loss_weight); nn.Module's **kwargs
     # used to let any name through to the model build.
