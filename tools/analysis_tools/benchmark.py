@@ -266,7 +266,7 @@ def format_result(result: BenchmarkResult) -> str:
     if train and limit and 'epoch start' in costs:
         # The timed steps leave the epoch's start out; a run pays it once
         # per epoch (a device loader augments the epoch's images there).
-        steps = costs['steps per epoch']
+        steps = int(costs['steps per epoch'])
         spread = overhead + 1000 * costs['epoch start'] / steps
         lines.append(f'{"  with the epoch start":<24}{spread:>6.2f} ms per '
                      f'step, spread over the epoch\'s {steps} steps')
@@ -313,10 +313,15 @@ def run_benchmark(args: argparse.Namespace) -> BenchmarkResult:
               for name, (top, bottom) in RATIOS.items()
               if top in figures and bottom in figures}
     # The Runner does the limit's work and more, so a Runner/limit well
-    # above 1 is other load on the machine, not speed.
-    notes += [f'{name} is {ratio:.2f}: above 1, so the machine was busy '
-              'during some segments; use more --repeats and --iters on a '
-              'quiet machine.' for name, ratio in ratios.items()
+    # above 1 is noise, not speed: other load (on the wall clock), a machine
+    # whose speed varies (even its CPU time), or data epochs begun inside
+    # the Runner's segments, whose smaller last batches count as full ones.
+    notes += [f'{name} is {ratio:.2f}: above 1, so its segments were not '
+              'alike (other load on the machine, its speed varying, or data '
+              'epochs begun inside them, whose smaller last batch counts as '
+              'a full one); use more data, --repeats and --iters, on a quiet '
+              'machine, and compare medians of several runs.'
+              for name, ratio in ratios.items()
               if name.startswith('Runner/limit') and ratio > 1.05]
     return BenchmarkResult(settings, figures, ratios, notes, costs)
 
