@@ -231,7 +231,7 @@ def test_compile_times_the_captured_loop_and_prints_overhead_and_epoch_costs(
     assert steps == 20 // BATCH
     spread = overhead + 1000 * costs['epoch start'] / steps
     assert (f'  with the epoch start  {spread:>6.2f} ms per step, spread '
-            f"over the epoch's {steps} steps") in printed
+            f"over the epoch's {steps:.0f} steps") in printed
     assert f'validation {1000 * costs["validation"]:.1f} ms' in printed
 
 
