@@ -33,6 +33,20 @@ def test_tensor_batch_gives_mmpretrains_bits_and_leaves_the_input(labels):
     assert torch.equal(images, kept)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+@pytest.mark.parametrize('images_on', ['cpu', 'cuda'])
+def test_cuda_gives_mmpretrains_bits_from_either_device(images_on):
+    # A batch on the model's device, or one to move there (cast_data).
+    images = every_pixel_value().to(images_on)
+    labels = torch.tensor([3, 1, 4, 1], device='cuda')
+    ours = TensorBatchPreprocessor(**SETTINGS).cuda()(
+        dict(inputs=images, data_samples=labels), True)
+    theirs = ClsDataPreprocessor(**SETTINGS).cuda()(
+        dict(inputs=images, data_samples=labels), True)
+    assert ours['inputs'].device.type == 'cuda'
+    assert torch.equal(ours['inputs'], theirs['inputs'])
+
+
 def test_other_batches_take_mmpretrains_path():
     images = every_pixel_value()
     samples = [DataSample().set_gt_label(i) for i in range(4)]
