@@ -174,23 +174,21 @@ class DeviceTensorLoader:
             yield dict(inputs=inputs, labels=labels)
 
     def _device_draws(self, indices: torch.Tensor, offsets: torch.Tensor,
-                      flips: torch.Tensor) -> List[torch.Tensor]:
+                      flips: torch.Tensor
+                      ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         # One transfer per epoch, so batches need no host-device traffic;
-        # views numbered once per epoch, not per batch.
-        draws = [indices.to(self.device)]
-        if self.crop_flip is not None:
-            draws.append(self.crop_flip.view_ids(offsets, flips).to(
-                self.device))
-        else:
-            draws.append(torch.zeros(len(indices), dtype=torch.int64,
-                                     device=self.device))
-        return draws
+        # views numbered once per epoch, not per batch; none without
+        # augmentation, where nothing reads them.
+        view_ids = None if self.crop_flip is None else \
+            self.crop_flip.view_ids(offsets, flips).to(self.device)
+        return indices.to(self.device), view_ids
 
-    def _batches(self, indices: torch.Tensor, view_ids: torch.Tensor
+    def _batches(self, indices: torch.Tensor,
+                 view_ids: Optional[torch.Tensor]
                  ) -> Iterator[Tuple[slice, torch.Tensor, torch.Tensor]]:
         """Each batch's place in the epoch's draws, its uint8
         ``(B, C, H, W)`` images ``indices`` in views ``view_ids`` (as
-        drawn) and its int64 ``(B,)`` labels.
+        drawn; None without augmentation) and its int64 ``(B,)`` labels.
 
         With augmentation the epoch's images are augmented at its start,
         :data:`EPOCH_CHUNK` per gather, and each batch is a slice of them:
@@ -202,7 +200,7 @@ class DeviceTensorLoader:
         split itself: a copy of the whole split would only add memory
         traffic.
         """
-        if self.crop_flip is None:
+        if view_ids is None:
             for part in self._batch_slices():
                 batch = indices[part]
                 yield part, self.images[batch], self.labels[batch]
