@@ -28,14 +28,23 @@ def stop_loader_workers(runner) -> int:
     # is still a config, and that is not wanted when a run ends.
     for name in ('_train_loop', '_val_loop', '_test_loop'):
         loop = getattr(runner, name, None)
-        loader = getattr(loop, 'dataloader', None) \
-            if isinstance(loop, BaseLoop) else None
-        # A persistent-worker DataLoader keeps its iterator (and workers)
-        # between epochs in _iterator.
-        iterator = getattr(loader, '_iterator', None) \
-            if isinstance(loader, DataLoader) else None
-        if iterator is not None and hasattr(iterator, '_shutdown_workers'):
-            loader._iterator = None
-            iterator._shutdown_workers()
-            stopped += 1
+        if not isinstance(loop, BaseLoop):
+            continue
+        # A loop may iterate loaders of its own built beside the Runner's
+        # (CapturedEpochBasedTrainLoop's grouped loaders).
+        loaders = [getattr(loop, 'dataloader', None)] + list(
+            getattr(loop, 'worker_loaders', list)())
+        stopped += sum(_stop(loader) for loader in loaders)
     return stopped
+
+
+def _stop(loader) -> bool:
+    """Shut down a persistent-worker ``DataLoader``'s workers (kept with
+    its iterator between epochs in ``_iterator``); whether it had any."""
+    iterator = getattr(loader, '_iterator', None) \
+        if isinstance(loader, DataLoader) else None
+    if iterator is None or not hasattr(iterator, '_shutdown_workers'):
+        return False
+    loader._iterator = None
+    iterator._shutdown_workers()
+    return True

@@ -18,6 +18,8 @@ from mmpretrain.structures import DataSample
 from torch import nn
 from torch.utils.data import DataLoader
 
+from razor_wrn.datasets import grouped_loader as grouped_loader_module
+from razor_wrn.datasets.batched_split import BatchedSplit
 from razor_wrn.datasets.tensor_collate import (TensorCollate,
                                                reduce_to_tensors)
 from razor_wrn.engine.loader_workers import stop_loader_workers
@@ -214,20 +216,45 @@ def test_standard_loader_batches_train_as_the_standard_loop(
     assert_same_training(expected, runner)
 
 
-def test_worker_processes_collate_tensors_and_train_the_same(
-        data_root, tmp_path):
+def test_worker_processes_make_whole_batches_and_train_the_same(
+        data_root, tmp_path, monkeypatch):
+    # 16 images per message: groups of 2 batches of 8, the epoch's last of
+    # one batch of 4.
+    monkeypatch.setattr(grouped_loader_module, 'IMAGES_PER_MESSAGE', 16)
     loader = dict(standard_loader(data_root), num_workers=2,
                   persistent_workers=True)
     expected = train(classifier(), loader, str(tmp_path / 'a'), epochs=2)
     runner = train(classifier(), copy.deepcopy(loader), str(tmp_path / 'b'),
                    'CapturedEpochBasedTrainLoop', epochs=2)
-    # The workers made each batch as two tensors, no sample per image.
+    grouped, = runner.train_loop.worker_loaders()
+    assert grouped.batch_sampler.per_group == 2
+    assert isinstance(grouped.dataset, BatchedSplit)
+    # The Runner's loader kept its collate function and never started its
+    # workers.
+    assert runner.train_dataloader._iterator is None
+    assert not isinstance(runner.train_dataloader.collate_fn, TensorCollate)
+    assert_same_training(expected, runner)
+    for run in (expected, runner):
+        # Else the garbage collector joins them later, 5 s each.
+        assert stop_loader_workers(run) == 1
+    assert grouped._iterator is None
+
+
+def test_other_pipelines_collate_tensors_in_the_workers(data_root, tmp_path):
+    loader = dict(standard_loader(data_root), num_workers=1,
+                  persistent_workers=True)
+    # A transform BatchedSplit does not know (here one that changes nothing).
+    loader['dataset']['pipeline'].insert(0, dict(type='RandomFlip',
+                                                 prob=0.0))
+    expected = train(classifier(), loader, str(tmp_path / 'a'), epochs=2)
+    runner = train(classifier(), copy.deepcopy(loader), str(tmp_path / 'b'),
+                   'CapturedEpochBasedTrainLoop', epochs=2)
+    assert runner.train_loop.worker_loaders() == []
     assert isinstance(runner.train_dataloader.collate_fn, TensorCollate)
     assert not isinstance(expected.train_dataloader.collate_fn,
                           TensorCollate)
     assert_same_training(expected, runner)
     for run in (expected, runner):
-        # Else the garbage collector joins them later, 5 s each.
         stop_loader_workers(run)
 
 

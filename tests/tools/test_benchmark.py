@@ -215,7 +215,7 @@ def test_compile_times_the_captured_loop_and_prints_overhead_and_epoch_costs(
     assert result.settings['train loop'] == \
         'CapturedEpochBasedTrainLoop (eager steps)'
     assert result.settings['train loader'] == (
-        'DataLoader, 0 workers, batches as images and labels (numpy arrays)')
+        'DataLoader, 0 workers, whole batches made from arrays of the split')
     costs = result.epoch_costs
     assert set(costs) == {'epoch start', 'validation', 'checkpoint',
                           'checkpoint MiB', 'steps per epoch'}

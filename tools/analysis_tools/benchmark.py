@@ -37,7 +37,6 @@ from razor_wrn.config_options import ConfigOptionAction
 from razor_wrn.datasets import CIFARChecksumWarning
 from razor_wrn.datasets.loader_settings import batch_size_of
 from razor_wrn.datasets.synthetic_cifar import write_synthetic_cifar
-from razor_wrn.datasets.tensor_collate import TensorCollate
 from razor_wrn.tool_parser import ToolParser
 
 LABELS = {
@@ -186,14 +185,11 @@ def prepare_config(cfg: Config, args: argparse.Namespace, work_dir: str,
         cfg.setdefault('env_cfg', {})['cudnn_benchmark'] = True
 
 
-def handover(loader) -> str:
-    """How a standard loader's batches reach the training step, when
-    ``TensorCollate`` makes them."""
-    collate = getattr(loader, 'collate_fn', None)
-    if not isinstance(collate, TensorCollate):
-        return ''
-    return ', batches as images and labels ({})'.format(
-        'numpy arrays' if collate.as_arrays else 'tensors')
+def handover(loop, loader) -> str:
+    """How the captured train ``loop`` makes ``loader``'s tensor batches
+    (',' and the loop's words), or '' (device loader, standard loop)."""
+    how = loop.handover(loader) if hasattr(loop, 'handover') else ''
+    return f', {how}' if how else ''
 
 
 def settings_of(cfg: Config, args: argparse.Namespace, runner,
@@ -221,7 +217,8 @@ def settings_of(cfg: Config, args: argparse.Namespace, runner,
         if args.data == 'synthetic' else
         f'real ({data_root or "data_root of the config"})',
         'train loader': f'{type(loader).__name__}, '
-        f'{getattr(loader, "num_workers", 0)} workers' + handover(loader),
+        f'{getattr(loader, "num_workers", 0)} workers' + handover(
+            runner.train_loop, loader),
         'memory format': 'channels_last' if conv.is_contiguous(
             memory_format=torch.channels_last) and not conv.is_contiguous()
         else 'contiguous (NCHW)',

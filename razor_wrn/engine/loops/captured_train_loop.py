@@ -7,11 +7,16 @@ it. It trains exactly what ``EpochBasedTrainLoop`` trains — the same batches,
 differences in how:
 
 - Batches travel as two tensors, images and labels: the device-resident
-  loaders hand them over without building one ``DataSample`` per image, and
-  a standard loader's workers collate them (``TensorCollate``, set before
-  they start; they hand them over as numpy arrays, cheaper to receive). A ``WRNClassifier`` (also as a distiller's student) takes
-  the label tensor as it is; for other models the step builds the samples
-  from it, so they see what they always see.
+  loaders hand them over without building one ``DataSample`` per image. A
+  standard loader's epoch is iterated through a loader built beside it
+  (``grouped_loader``) whose workers make whole batches from arrays of the
+  split, several per message, where the pipeline is the CIFAR configs'; for
+  other pipelines its workers collate each batch into the two
+  (``TensorCollate``, set before they start; numpy arrays, cheaper to
+  receive). A
+  ``WRNClassifier`` (also as a distiller's student) takes the label tensor
+  as it is; for other models the step builds the samples from it, so they
+  see what they always see.
 - On CUDA each step is recorded once as a CUDA graph and replayed
   (:class:`~.step_graphs.StepGraphs`): no Python, mmengine or per-operation
   launch cost per iteration. Every batch is trained, the last smaller one of
@@ -38,7 +43,10 @@ from mmengine.runner import EpochBasedTrainLoop
 from mmpretrain.structures import DataSample
 from torch.utils.data import DataLoader
 
+from razor_wrn.datasets.batch_groups import split_group
 from razor_wrn.datasets.device_cifar import DeviceTensorLoader
+from razor_wrn.datasets.grouped_loader import grouped_loader
+from razor_wrn.datasets.loader_settings import batch_size_of
 from razor_wrn.datasets.tensor_collate import (TensorCollate,
                                                reduce_to_tensors)
 from .step_graphs import RecordingError, StepGraphs
@@ -147,6 +155,9 @@ class CapturedEpochBasedTrainLoop(EpochBasedTrainLoop):
         self.mode = 'standard'
         self.graphs: Optional[StepGraphs] = None
         self._label_tensor = False
+        # id(loader) -> (loader, its grouped loader or None, batches per
+        # group, why none): built once per standard loader.
+        self._grouped: Dict[int, Tuple] = {}
         # Found at the first iteration, once every hook is registered.
         self._iteration_hooks: Optional[Dict[str, List[Hook]]] = None
 
@@ -186,12 +197,46 @@ class CapturedEpochBasedTrainLoop(EpochBasedTrainLoop):
                     f'after {WARMUP_STEPS} eager steps and again whenever the '
                     'learning rate or a loss weight changes; cuDNN benchmark '
                     'on.')
-            if self._collate_tensors_in_workers():
-                message += (' The loader\'s workers collate each batch into '
-                            'images and labels.' if self.dataloader.num_workers
-                            else ' The loader collates each batch into '
-                            'images and labels.')
+            loader = self.dataloader
+            if isinstance(loader, DataLoader) and \
+                    self._grouped_loader(loader)[0] is None:
+                self._collate_tensors_in_workers()
+            how = self.handover(loader)
+            if how:
+                message += f' Training batches: {how}.'
         print_log(message, logger='current', level=logging.INFO)
+
+    def handover(self, loader) -> str:
+        """How ``loader``'s batches become tensor batches, for a log line
+        ('' for a device loader, which holds them as tensors)."""
+        if not isinstance(loader, DataLoader):
+            return ''
+        grouped, per_group, why_not = self._grouped_loader(loader)
+        if grouped is not None:
+            return ('whole batches made from arrays of the split' + (
+                f', {per_group} per worker message' if loader.num_workers
+                else ''))
+        how = f'batches made image by image ({why_not})'
+        collate = loader.collate_fn
+        if isinstance(collate, TensorCollate):
+            how += ', collated into images and labels ({})'.format(
+                'numpy arrays' if collate.as_arrays else 'tensors')
+        return how
+
+    def _grouped_loader(self, loader: DataLoader
+                        ) -> Tuple[Optional[DataLoader], int, str]:
+        """``grouped_loader(loader)``, built once per loader."""
+        entry = self._grouped.get(id(loader))
+        if entry is None:
+            entry = (loader, ) + grouped_loader(loader)
+            self._grouped[id(loader)] = entry
+        return entry[1:]
+
+    def worker_loaders(self) -> List[DataLoader]:
+        """The loaders this loop built beside the Runner's (their workers
+        are stopped with the Runner's: ``stop_loader_workers``)."""
+        return [entry[1] for entry in self._grouped.values()
+                if entry[1] is not None]
 
     def _collate_tensors_in_workers(self) -> bool:
         """Make a standard ``DataLoader`` collate its batches into images
@@ -314,6 +359,15 @@ class CapturedEpochBasedTrainLoop(EpochBasedTrainLoop):
             yield from loader.tensor_batches()
             return
         device = next(self.runner.model.parameters()).device
+        grouped = self._grouped_loader(loader)[0]
+        if grouped is not None:
+            batch_size = batch_size_of(loader)
+            for group in grouped:
+                group = reduce_to_tensors(group)
+                yield from split_group(
+                    {key: value.to(device, non_blocking=True)
+                     for key, value in group.items()}, batch_size)
+            return
         for batch in loader:
             batch = reduce_to_tensors(batch)
             yield dict(
