@@ -52,9 +52,6 @@ class BatchedSplit(Dataset):
     def __len__(self) -> int:
         return len(self.labels)
 
-    def __getitem__(self, index: int) -> Dict:
-        return self.__getitems__([index])
-
     def __getitems__(self, indices: Sequence[int]) -> Dict:
         """``dict(inputs=(B, C, H, W), labels=int64 (B,))`` of the samples
         ``indices`` (their views, where the split is augmented).
