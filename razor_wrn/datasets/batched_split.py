@@ -11,8 +11,9 @@ training step that shares them.
 For the pipelines of the CIFAR configs (``[PackInputs]`` or
 ``[SeededRandomCropFlip, PackInputs]``, the crop as large as the image)
 :class:`BatchedSplit` holds the split's images and labels as two arrays and
-makes a batch with one gather, the views' draws (``view_draws``, the same
-hash of seed, epoch and index) and one crop-and-flip gather
+makes a batch with one gather, the views' draws
+(``SeededRandomCropFlip.draws``, the same hash of seed, epoch and index)
+and one crop-and-flip gather
 (:func:`~.crop_flip.crop_flip`): the bytes the pipeline gives, as the
 ``inputs`` and ``labels`` arrays :class:`~.tensor_collate.TensorCollate`
 gives. torch's ``DataLoader`` calls a dataset's ``__getitems__`` with the
@@ -26,8 +27,7 @@ from mmpretrain.datasets.transforms import PackInputs
 from torch.utils.data import Dataset
 
 from .crop_flip import crop_flip
-from .seeded_sampler import SeededIndex
-from .transforms import SeededRandomCropFlip, view_draws
+from .transforms import SeededRandomCropFlip
 
 
 class BatchedSplit(Dataset):
@@ -77,19 +77,12 @@ class BatchedSplit(Dataset):
     def _draws(self, indices: List[int], size: Tuple[int, int]
                ) -> Tuple[torch.Tensor, torch.Tensor]:
         """int64 ``(B, 2)`` crop corners and bool ``(B,)`` flips, drawn as
-        ``SeededRandomCropFlip`` draws them."""
-        augment = self.augment
-        num_offsets = augment.num_offsets(*size)
-        draws = []
-        for index in indices:
-            if not isinstance(index, SeededIndex):
-                raise ValueError(
-                    'SeededRandomCropFlip draws from (seed, epoch, sample '
-                    'index), but the sample index carries no seed and epoch: '
-                    "set the train loader's sampler=dict(type="
-                    "'EpochSeededSampler', shuffle=True).")
-            draws.append(view_draws(index.seed, index.epoch, int(index),
-                                    num_offsets, augment.flip_prob))
+        ``SeededRandomCropFlip`` draws them.
+
+        Raises:
+            ValueError: An index carries no seed and epoch.
+        """
+        draws = [self.augment.draws(index, *size) for index in indices]
         corners = torch.tensor([draw[:2] for draw in draws],
                                dtype=torch.int64).view(len(draws), 2)
         flips = torch.tensor([draw[2] for draw in draws], dtype=torch.bool)

@@ -97,6 +97,30 @@ class SeededRandomCropFlip(BaseTransform):
         return (height + 2 * self.padding - self.crop_size + 1,
                 width + 2 * self.padding - self.crop_size + 1)
 
+    def draws(self, index: SeededIndex, height: int,
+              width: int) -> Tuple[int, int, bool]:
+        """The crop corner ``(oy, ox)`` and flip of sample ``index`` in an
+        image of ``height`` x ``width`` pixels (:func:`view_draws`).
+
+        Raises:
+            ValueError: ``index`` carries no seed and epoch (the sampler is
+                not ``EpochSeededSampler``), or the image is smaller than
+                the crop after padding.
+        """
+        if not isinstance(index, SeededIndex):
+            raise ValueError(
+                'SeededRandomCropFlip draws from (seed, epoch, sample '
+                'index), but the sample index carries no seed and epoch: '
+                "set the train loader's sampler=dict(type="
+                "'EpochSeededSampler', shuffle=True).")
+        num_y, num_x = self.num_offsets(height, width)
+        if num_y < 1 or num_x < 1:
+            raise ValueError(
+                f'Image of {height}x{width} with padding {self.padding} is '
+                f'smaller than the crop {self.crop_size}.')
+        return view_draws(index.seed, index.epoch, int(index),
+                          (num_y, num_x), self.flip_prob)
+
     def transform(self, results: Dict) -> Dict:
         """Crop and flip ``results['img']``; record the view.
 
@@ -106,22 +130,10 @@ class SeededRandomCropFlip(BaseTransform):
         Returns:
             dict: The sample, augmented, with the keys listed above.
         """
-        index = results['sample_idx']
-        if not isinstance(index, SeededIndex):
-            raise ValueError(
-                'SeededRandomCropFlip draws from (seed, epoch, sample '
-                'index), but the sample index carries no seed and epoch: '
-                "set the train loader's sampler=dict(type="
-                "'EpochSeededSampler', shuffle=True).")
         img = results['img']
         height, width = img.shape[:2]
-        num_y, num_x = self.num_offsets(height, width)
-        if num_y < 1 or num_x < 1:
-            raise ValueError(
-                f'Image of {height}x{width} with padding {self.padding} is '
-                f'smaller than the crop {self.crop_size}.')
-        oy, ox, flip = view_draws(index.seed, index.epoch, int(index),
-                                  (num_y, num_x), self.flip_prob)
+        oy, ox, flip = self.draws(results['sample_idx'], height, width)
+        index = results['sample_idx']
         pad = self.padding
         padded = np.zeros((height + 2 * pad, width + 2 * pad) + img.shape[2:],
                           dtype=img.dtype)
