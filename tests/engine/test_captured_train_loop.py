@@ -26,6 +26,8 @@ from razor_wrn.engine.loader_workers import stop_loader_workers
 from razor_wrn.engine.loops import captured_train_loop as loop_module
 from razor_wrn.engine.loops.captured_train_loop import (eager_step_reason,
                                                         standard_step_reason)
+from razor_wrn.engine.loops.loader_tensor_batches import \
+    collate_tensors_in_workers
 from razor_wrn.engine.loops.step_graphs import RecordingError, StepGraphs
 import tiny_runs
 
@@ -264,15 +266,12 @@ def test_workers_already_started_keep_their_collate():
     loader = DataLoader(dataset, batch_size=2, num_workers=1,
                         persistent_workers=True, collate_fn=default_collate)
     collate = loader.collate_fn
-    fake_loop = SimpleNamespace(dataloader=loader)
     next(iter(loader))  # starts the persistent workers
-    assert not loop_module.CapturedEpochBasedTrainLoop.\
-        _collate_tensors_in_workers(fake_loop)
+    assert not collate_tensors_in_workers(loader)
     assert loader.collate_fn is collate
     loader._iterator._shutdown_workers()
     fresh = DataLoader(dataset, batch_size=2, collate_fn=default_collate)
-    assert loop_module.CapturedEpochBasedTrainLoop.\
-        _collate_tensors_in_workers(SimpleNamespace(dataloader=fresh))
+    assert collate_tensors_in_workers(fresh)
     batch = next(iter(fresh))
     assert batch.keys() == {'inputs', 'labels'}
     assert torch.equal(reduce_to_tensors(batch)['labels'],

@@ -6,14 +6,10 @@ it. It trains exactly what ``EpochBasedTrainLoop`` trains — the same batches,
 ``model.train_step`` and optimizer wrapper, hooks and checkpoints — with two
 differences in how:
 
-- Batches travel as two tensors, images and labels: the device-resident
-  loaders hand them over without building one ``DataSample`` per image. A
-  standard loader's epoch is iterated through a loader built beside it
-  (``grouped_loader``) whose workers make whole batches from arrays of the
-  split, several per message, where the pipeline is the CIFAR configs'; for
-  other pipelines its workers collate each batch into the two
-  (``TensorCollate``, set before they start; numpy arrays, cheaper to
-  receive). A
+- Batches travel as two tensors, images and labels
+  (:mod:`.loader_tensor_batches`): the device-resident loaders hold them so;
+  a standard loader's workers make them whole from arrays of the split
+  where its pipeline is the CIFAR configs', else collate them. A
   ``WRNClassifier`` (also as a distiller's student) takes the label tensor
   as it is; for other models the step builds the samples from it, so they
   see what they always see.
@@ -43,12 +39,7 @@ from mmengine.runner import EpochBasedTrainLoop
 from mmpretrain.structures import DataSample
 from torch.utils.data import DataLoader
 
-from razor_wrn.datasets.batch_groups import split_group
-from razor_wrn.datasets.device_cifar import DeviceTensorLoader
-from razor_wrn.datasets.grouped_loader import grouped_loader
-from razor_wrn.datasets.loader_settings import batch_size_of
-from razor_wrn.datasets.tensor_collate import (TensorCollate,
-                                               reduce_to_tensors)
+from .loader_tensor_batches import LoaderTensorBatches
 from .step_graphs import RecordingError, StepGraphs
 
 # Eager steps of each recorded shape and set of Python numbers before it is
@@ -155,9 +146,7 @@ class CapturedEpochBasedTrainLoop(EpochBasedTrainLoop):
         self.mode = 'standard'
         self.graphs: Optional[StepGraphs] = None
         self._label_tensor = False
-        # id(loader) -> (loader, its grouped loader or None, batches per
-        # group, why none): built once per standard loader.
-        self._grouped: Dict[int, Tuple] = {}
+        self._batches = LoaderTensorBatches()
         # Found at the first iteration, once every hook is registered.
         self._iteration_hooks: Optional[Dict[str, List[Hook]]] = None
 
@@ -197,64 +186,20 @@ class CapturedEpochBasedTrainLoop(EpochBasedTrainLoop):
                     f'after {WARMUP_STEPS} eager steps and again whenever the '
                     'learning rate or a loss weight changes; cuDNN benchmark '
                     'on.')
-            loader = self.dataloader
-            if isinstance(loader, DataLoader) and \
-                    self._grouped_loader(loader)[0] is None:
-                self._collate_tensors_in_workers()
-            how = self.handover(loader)
+            how = self._batches.prepare(self.dataloader)
             if how:
                 message += f' Training batches: {how}.'
         print_log(message, logger='current', level=logging.INFO)
 
     def handover(self, loader) -> str:
         """How ``loader``'s batches become tensor batches, for a log line
-        ('' for a device loader, which holds them as tensors)."""
-        if not isinstance(loader, DataLoader):
-            return ''
-        grouped, per_group, why_not = self._grouped_loader(loader)
-        if grouped is not None:
-            return ('whole batches made from arrays of the split' + (
-                f', {per_group} per worker message' if loader.num_workers
-                else ''))
-        how = f'batches made image by image ({why_not})'
-        collate = loader.collate_fn
-        if isinstance(collate, TensorCollate):
-            how += ', collated into images and labels ({})'.format(
-                'numpy arrays' if collate.as_arrays else 'tensors')
-        return how
-
-    def _grouped_loader(self, loader: DataLoader
-                        ) -> Tuple[Optional[DataLoader], int, str]:
-        """``grouped_loader(loader)``, built once per loader."""
-        entry = self._grouped.get(id(loader))
-        if entry is None:
-            entry = (loader, ) + grouped_loader(loader)
-            self._grouped[id(loader)] = entry
-        return entry[1:]
+        ('' for a device loader)."""
+        return self._batches.handover(loader)
 
     def worker_loaders(self) -> List[DataLoader]:
         """The loaders this loop built beside the Runner's (their workers
         are stopped with the Runner's: ``stop_loader_workers``)."""
-        return [entry[1] for entry in self._grouped.values()
-                if entry[1] is not None]
-
-    def _collate_tensors_in_workers(self) -> bool:
-        """Make a standard ``DataLoader`` collate its batches into images
-        and labels (:class:`~razor_wrn.datasets.tensor_collate.
-        TensorCollate`: numpy arrays, or tensors where the loader pins
-        memory), before its workers start; whether it now does."""
-        loader = self.dataloader
-        if not isinstance(loader, DataLoader):
-            return False
-        if isinstance(loader.collate_fn, TensorCollate):
-            return True
-        if getattr(loader, '_iterator', None) is not None:
-            # Persistent workers started with the old collate_fn; each
-            # batch is then reduced in this process (tensor_batches).
-            return False
-        loader.collate_fn = TensorCollate(loader.collate_fn,
-                                          as_arrays=not loader.pin_memory)
-        return True
+        return self._batches.worker_loaders()
 
     def run_epoch(self) -> None:
         if self.mode == 'standard':
@@ -350,26 +295,11 @@ class CapturedEpochBasedTrainLoop(EpochBasedTrainLoop):
 
     def tensor_batches(self, loader) -> Iterator[Dict[str, torch.Tensor]]:
         """An epoch of ``loader`` as ``dict(inputs=uint8 (B, C, H, W),
-        labels=int64 (B,))`` on the model's device.
+        labels=int64 (B,))`` on the model's device
+        (:class:`~.loader_tensor_batches.LoaderTensorBatches`).
 
         Args:
             loader (DataLoader | DeviceTensorLoader): Training batches.
         """
-        if isinstance(loader, DeviceTensorLoader):
-            yield from loader.tensor_batches()
-            return
         device = next(self.runner.model.parameters()).device
-        grouped = self._grouped_loader(loader)[0]
-        if grouped is not None:
-            batch_size = batch_size_of(loader)
-            for group in grouped:
-                group = reduce_to_tensors(group)
-                yield from split_group(
-                    {key: value.to(device, non_blocking=True)
-                     for key, value in group.items()}, batch_size)
-            return
-        for batch in loader:
-            batch = reduce_to_tensors(batch)
-            yield dict(
-                inputs=batch['inputs'].to(device, non_blocking=True),
-                labels=batch['labels'].to(device, non_blocking=True))
+        return self._batches.epoch(loader, device)
