@@ -1,7 +1,7 @@
 """A run stopped after an epoch, or killed with SIGKILL mid-epoch, then
 resumed with ``--resume``, ends bit-identical to the uninterrupted run:
 weights, BN buffers and optimizer state; vanilla and distillation; with no
-workers and with persistent workers."""
+workers and with persistent workers; and the same run with --compile."""
 import signal
 from pathlib import Path
 
@@ -109,5 +109,20 @@ def test_sigkill_mid_epoch_resumes_exactly(config, data, data_options, tools,
         config, '--work-dir', str(tmp_path), '--no-validate', '--resume',
         *opts]).wait()
     assert code == 0, output[-2000:]
+    assert_identical(torch.load(tmp_path / f'epoch_{EPOCHS}.pth',
+                                weights_only=True), reference[config])
+
+
+@pytest.mark.parametrize('config', [VANILLA, KD])
+def test_compile_with_workers_trains_what_the_standard_loop_trains(
+        config, data, data_options, tools, reference, tmp_path):
+    # The captured loop's workers make whole batches from arrays of the
+    # split (the views drawn per epoch as the pipeline draws them); the
+    # reference ran the per-image pipeline in this process.
+    code, output = Forked(tools['train'].main, [
+        config, '--work-dir', str(tmp_path), '--no-validate', '--compile',
+        *options(config, data, data_options, 2)]).wait()
+    assert code == 0, output[-2000:]
+    assert 'whole batches made from arrays of the split' in output
     assert_identical(torch.load(tmp_path / f'epoch_{EPOCHS}.pth',
                                 weights_only=True), reference[config])
