@@ -3,8 +3,10 @@ custom_imports = dict(imports=['razor_wrn'], allow_failed_imports=False)
 
 # mmengine's validation and test loops (the distillation configs'
 # kd_runtime.py validates the teacher too); the schedules set train_cfg.
-# TensorValLoop is mmengine's ValLoop that, on a device-resident loader,
-# keeps the scores on the device and reads them back once per evaluation.
+# TensorValLoop is mmengine's ValLoop that, on a device-resident loader or
+# a standard one with the [PackInputs] pipeline (whole batches made from
+# arrays of the split), keeps the scores on the device and reads them back
+# once per evaluation.
 val_cfg = dict(type='TensorValLoop')
 test_cfg = dict()
 

@@ -1,7 +1,7 @@
 """``TensorValLoop`` (and the distillation's ``TeacherStudentValLoop``) on a
-device loader give exactly mmengine's ``ValLoop`` metrics, score
-thresholds included, with the hooks around every batch; other loaders run
-mmengine's loop."""
+device loader, or on a standard loader's whole batches, give exactly
+mmengine's ``ValLoop`` metrics, score thresholds included, with the hooks
+around every batch; other pipelines and metrics run mmengine's loop."""
 from typing import Dict
 
 import pytest
@@ -13,6 +13,8 @@ from mmengine.hooks import Hook
 from mmengine.registry import RUNNERS
 from mmengine.runner import ValLoop
 
+from razor_wrn.datasets.batched_split import BatchedSplit
+from razor_wrn.engine.loader_workers import stop_loader_workers
 from razor_wrn.engine.loops import TeacherStudentValLoop, TensorValLoop
 import tiny_runs
 
@@ -93,9 +95,35 @@ def test_device_batches_give_mmengines_metrics(model, loop_class, data_root,
     assert len(set(expected.values())) > 1
 
 
-def test_other_loaders_run_mmengines_loop(data_root, tmp_path):
+def test_a_standard_loaders_whole_batches_give_mmengines_metrics(
+        data_root, tmp_path):
     runner = trained_runner(classifier(), data_root, str(tmp_path))
-    loop = TensorValLoop(runner, standard_loader(data_root), EVALUATOR)
+    counter = IterCounter()
+    runner.register_hook(counter)
+    loader = dict(standard_loader(data_root), num_workers=1,
+                  persistent_workers=True)
+    loop = TensorValLoop(runner, loader, EVALUATOR)
+    assert loop.runs_on_tensors()
+    metrics = loop.run()
+    assert counter.iters == 3
+    grouped, = loop.worker_loaders()
+    assert isinstance(grouped.dataset, BatchedSplit)
+    assert loop.dataloader._iterator is None  # its workers never started
+    expected = ValLoop(runner, standard_loader(data_root), EVALUATOR).run()
+    assert len(expected) == 4 and metrics == expected
+    assert len(set(expected.values())) > 1
+    runner._val_loop = loop
+    assert stop_loader_workers(runner) == 1 and grouped._iterator is None
+
+
+def test_other_pipelines_and_metrics_run_mmengines_loop(data_root,
+                                                        tmp_path):
+    runner = trained_runner(classifier(), data_root, str(tmp_path))
+    loader = standard_loader(data_root)
+    # A transform whole batches do not make (here one that changes nothing).
+    loader['dataset']['pipeline'].insert(0, dict(type='RandomFlip',
+                                                 prob=0.0))
+    loop = TensorValLoop(runner, loader, EVALUATOR)
     assert not loop.runs_on_tensors()
     assert loop.run() == ValLoop(runner, device_loader(data_root),
                                  EVALUATOR).run()

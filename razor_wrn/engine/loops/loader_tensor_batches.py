@@ -54,6 +54,12 @@ class LoaderTensorBatches:
             collate_tensors_in_workers(loader)
         return self.handover(loader)
 
+    def makes_whole(self, loader) -> bool:
+        """Whether ``loader``'s batches are made whole from arrays (a
+        standard loader with the CIFAR configs' pipeline)."""
+        return isinstance(loader, DataLoader) and \
+            self._grouped_loader(loader)[0] is not None
+
     def handover(self, loader) -> str:
         """How ``loader``'s batches become tensor batches ('' for a device
         loader, which holds them as tensors)."""

@@ -4,15 +4,18 @@ once per evaluation.
 mmengine's ``ValLoop`` makes one ``DataSample`` per image and mmpretrain's
 ``Accuracy.process`` copies each image's scores and label to the host
 (two small device-to-host copies per image, each a GPU sync: about 3 ms per
-batch of 128). For a device-resident loader (``DeviceTensorLoader``) and
-accuracy metrics, :class:`TensorBatchValidation` runs the classifier on the
-loader's tensor batches, keeps the softmax scores on the device, reads them
-back once, and hands the metrics the per-image results they would have
-built: the same numbers (the scores are the head's ``predict`` scores,
+batch of 128). For a device-resident loader (``DeviceTensorLoader``), or a
+standard loader whose pipeline lets its workers make whole batches from
+arrays of the split (``[PackInputs]``, the configs' evaluation pipeline:
+:class:`~.loader_tensor_batches.LoaderTensorBatches`), and accuracy
+metrics, :class:`TensorBatchValidation` runs the classifier on tensor
+batches, keeps the softmax scores on the device, reads them back once, and
+hands the metrics the per-image results they would have built: the same
+numbers (the scores are the head's ``predict`` scores,
 ``softmax(logits)``), the same hooks around every batch. Anything else
-(another loader, another metric) runs mmengine's loop unchanged.
+(another pipeline, another metric) runs mmengine's loop unchanged.
 """
-from typing import Dict
+from typing import Dict, List
 
 import torch
 import torch.nn.functional as F
@@ -20,8 +23,10 @@ from mmengine.model import is_model_wrapper
 from mmengine.registry import LOOPS
 from mmengine.runner import ValLoop, autocast
 from mmpretrain.evaluation import Accuracy
+from torch.utils.data import DataLoader
 
 from razor_wrn.datasets.device_cifar import DeviceTensorLoader
+from .loader_tensor_batches import LoaderTensorBatches
 
 
 class TensorBatchValidation:
@@ -37,7 +42,9 @@ class TensorBatchValidation:
         runner.model.eval()
         self.val_loss.clear()
         scores, labels = [], []
-        for idx, batch in enumerate(self.dataloader.tensor_batches()):
+        device = next(runner.model.parameters()).device
+        batches = self._loader_batches().epoch(self.dataloader, device)
+        for idx, batch in enumerate(batches):
             runner.call_hook('before_val_iter', batch_idx=idx,
                              data_batch=batch)
             scores.append(self._scores(batch['inputs']))
@@ -58,10 +65,25 @@ class TensorBatchValidation:
 
     def runs_on_tensors(self) -> bool:
         """Whether :meth:`run` takes the tensor path: a device-resident
-        loader, and only mmpretrain ``Accuracy`` metrics (which read the
-        scores and labels alone)."""
-        return isinstance(self.dataloader, DeviceTensorLoader) and all(
-            type(metric) is Accuracy for metric in self.evaluator.metrics)
+        loader or a standard one whose batches are made whole, and only
+        mmpretrain ``Accuracy`` metrics (which read the scores and labels
+        alone)."""
+        if not all(type(metric) is Accuracy
+                   for metric in self.evaluator.metrics):
+            return False
+        return isinstance(self.dataloader, DeviceTensorLoader) or \
+            self._loader_batches().makes_whole(self.dataloader)
+
+    def worker_loaders(self) -> List[DataLoader]:
+        """The loaders built beside this loop's (their workers are stopped
+        with the Runner's: ``stop_loader_workers``)."""
+        return self._loader_batches().worker_loaders()
+
+    def _loader_batches(self) -> LoaderTensorBatches:
+        # A mixin: made on first use rather than in ValLoop's __init__.
+        if '_tensor_batches' not in self.__dict__:
+            self._tensor_batches = LoaderTensorBatches()
+        return self._tensor_batches
 
     @torch.no_grad()
     def _scores(self, inputs: torch.Tensor) -> torch.Tensor:
