@@ -131,9 +131,16 @@ def epoch_costs(runner, loader, device: torch.device) -> Dict[str, float]:
 
 
 def runner_val(runner) -> Segment:
-    """Segments of the val loop's ``run_iter`` between ``before_val_epoch``
-    and ``after_val``; the evaluator's results are dropped each time."""
+    """Segments of the val loop's iteration between ``before_val_epoch``
+    and ``after_val``: ``run_iter``, or on tensor batches
+    ``run_tensor_iter`` where the loop validates on them
+    (``TensorValLoop``); the evaluator's results and the kept scores are
+    dropped each time."""
     loop = runner.val_loop
+
+    class TensorBatches:
+        def __iter__(self):
+            return loop.tensor_batches()
 
     def segment() -> Iterator[bool]:
         for metric in loop.evaluator.metrics:
@@ -143,7 +150,11 @@ def runner_val(runner) -> Segment:
         runner.call_hook('before_val_epoch')
         runner.model.eval()
         try:
-            yield from _steps(loop.dataloader, loop.run_iter)
+            if getattr(loop, 'runs_on_tensors', lambda: False)():
+                loop.start_tensor_epoch()
+                yield from _steps(TensorBatches(), loop.run_tensor_iter)
+            else:
+                yield from _steps(loop.dataloader, loop.run_iter)
         finally:
             runner.call_hook('after_val')
             runner.model.train()

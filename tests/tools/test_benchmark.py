@@ -25,6 +25,7 @@ from razor_wrn.analysis import random_images
 from razor_wrn.cli import UserError
 from razor_wrn.datasets import SeededBatchSampler
 from razor_wrn.datasets.device_cifar import DeviceCIFAR10Loader
+from razor_wrn.engine.loops import TensorValLoop
 
 pytestmark = pytest.mark.filterwarnings('ignore::UserWarning')
 
@@ -117,11 +118,20 @@ def check_result(result, expected_figures: set) -> None:
 
 
 def test_vanilla_config_real_data_and_device_loader(tool, tiny_cifar10,
-                                                   capsys):
+                                                   capsys, monkeypatch):
+    tensor_iters = []
+    timed = TensorValLoop.run_tensor_iter
+    monkeypatch.setattr(TensorValLoop, 'run_tensor_iter',
+                        lambda loop, *args: tensor_iters.append(1) or timed(
+                            loop, *args))
     result = run(tool, VANILLA, '--data', 'real', '--data-root',
                  tiny_cifar10, '--device-loader')
     check_result(result, {'runner_train', 'runner_train_device',
                           'hand_train', 'runner_eval', 'hand_eval'})
+    # The eval figure times the val loop's own path: tensor batches of the
+    # standard loader's whole batches.
+    assert result.settings['val loop'] == 'TensorValLoop (tensor batches)'
+    assert tensor_iters
     assert tiny_cifar10 in result.settings['data']
     assert result.settings['memory format'] == 'contiguous (NCHW)'
     # Only a busy machine (other tests running beside this one) may add a

@@ -192,6 +192,18 @@ def handover(loop, loader) -> str:
     return f', {how}' if how else ''
 
 
+def val_loop_of(loop) -> str:
+    """The val loop's class and, for ``TensorValLoop``, whether it
+    validates on tensor batches (the Runner's eval figure times that)."""
+    if loop is None:
+        return '-'
+    if not hasattr(loop, 'runs_on_tensors'):
+        return type(loop).__name__
+    return f'{type(loop).__name__} (' + (
+        'tensor batches' if loop.runs_on_tensors() else
+        'data samples per image') + ')'
+
+
 def settings_of(cfg: Config, args: argparse.Namespace, runner,
                 data_root: Optional[str]) -> Dict[str, str]:
     """The conditions of the run, printed above the table."""
@@ -224,6 +236,7 @@ def settings_of(cfg: Config, args: argparse.Namespace, runner,
         else 'contiguous (NCHW)',
         'train loop': f'CapturedEpochBasedTrainLoop ({runner.train_loop.mode}'
         ' steps)' if args.compile else 'EpochBasedTrainLoop',
+        'val loop': val_loop_of(runner.val_loop),
         'amp / channels_last / --torch-compile / cudnn_benchmark':
         f'{args.amp} / {args.channels_last} / {args.torch_compile} / '
         f'{cfg.get("env_cfg", {}).get("cudnn_benchmark", False)}',

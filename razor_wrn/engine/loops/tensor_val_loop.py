@@ -15,7 +15,7 @@ numbers (the scores are the head's ``predict`` scores,
 ``softmax(logits)``), the same hooks around every batch. Anything else
 (another pipeline, another metric) runs mmengine's loop unchanged.
 """
-from typing import Dict, List
+from typing import Dict, Iterator, List
 
 import torch
 import torch.nn.functional as F
@@ -41,19 +41,13 @@ class TensorBatchValidation:
         runner.call_hook('before_val_epoch')
         runner.model.eval()
         self.val_loss.clear()
-        scores, labels = [], []
-        device = next(runner.model.parameters()).device
-        batches = self._loader_batches().epoch(self.dataloader, device)
-        for idx, batch in enumerate(batches):
-            runner.call_hook('before_val_iter', batch_idx=idx,
-                             data_batch=batch)
-            scores.append(self._scores(batch['inputs']))
-            labels.append(batch['labels'])
-            runner.call_hook('after_val_iter', batch_idx=idx,
-                             data_batch=batch, outputs=[])
+        self.start_tensor_epoch()
+        for idx, batch in enumerate(self.tensor_batches()):
+            self.run_tensor_iter(idx, batch)
         # One read-back per evaluation.
-        scores = torch.cat(scores).cpu()
-        labels = torch.cat(labels).cpu()
+        scores = torch.cat(self._seen[0]).cpu()
+        labels = torch.cat(self._seen[1]).cpu()
+        self.start_tensor_epoch()
         results = [dict(pred_score=score, gt_label=label)
                    for score, label in zip(scores, labels.split(1))]
         for metric in self.evaluator.metrics:
@@ -62,6 +56,35 @@ class TensorBatchValidation:
         runner.call_hook('after_val_epoch', metrics=metrics)
         runner.call_hook('after_val')
         return metrics
+
+    def start_tensor_epoch(self) -> None:
+        """Forget the scores and labels kept by :meth:`run_tensor_iter`."""
+        self._seen = ([], [])
+
+    def tensor_batches(self) -> Iterator[Dict[str, torch.Tensor]]:
+        """An epoch of this loop's loader as ``dict(inputs=uint8 (B, C, H,
+        W), labels=int64 (B,))`` on the model's device."""
+        device = next(self.runner.model.parameters()).device
+        return self._loader_batches().epoch(self.dataloader, device)
+
+    def run_tensor_iter(self, idx: int,
+                        batch: Dict[str, torch.Tensor]) -> None:
+        """One validation iteration on a tensor batch: the hooks around
+        the scores of its images, kept on the device until the epoch ends.
+
+        Args:
+            idx (int): Index of the batch in its epoch.
+            batch (dict): ``inputs`` uint8 ``(B, C, H, W)`` and ``labels``
+                int64 ``(B,)``.
+        """
+        runner = self.runner
+        runner.call_hook('before_val_iter', batch_idx=idx, data_batch=batch)
+        if '_seen' not in self.__dict__:
+            self.start_tensor_epoch()
+        self._seen[0].append(self._scores(batch['inputs']))
+        self._seen[1].append(batch['labels'])
+        runner.call_hook('after_val_iter', batch_idx=idx, data_batch=batch,
+                         outputs=[])
 
     def runs_on_tensors(self) -> bool:
         """Whether :meth:`run` takes the tensor path: a device-resident
