@@ -95,6 +95,33 @@ def test_device_batches_give_mmengines_metrics(model, loop_class, data_root,
     assert len(set(expected.values())) > 1
 
 
+@pytest.mark.parametrize('loader', [device_loader, standard_loader])
+def test_the_teachers_metrics_on_tensor_batches_are_the_per_image_ones(
+        loader, data_root, tmp_path, monkeypatch):
+    runner = trained_runner(distillation(), data_root, str(tmp_path))
+    # A teacher whose scores are neither uniform (trained weights) nor the
+    # student's (perturbed).
+    runner.model.teacher.load_state_dict(
+        runner.model.student.state_dict())
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for weight in runner.model.teacher.parameters():
+            weight.add_(torch.randn(weight.shape, generator=generator) / 20)
+    tensor_loop = TeacherStudentValLoop(runner, loader(data_root), EVALUATOR)
+    assert tensor_loop.runs_on_tensors()
+    metrics = tensor_loop.evaluate_teacher()
+    student = {k: v for k, v in tensor_loop.run().items()
+               if not k.startswith('teacher/')}
+    assert student != metrics
+    per_image = TeacherStudentValLoop(runner, loader(data_root), EVALUATOR)
+    monkeypatch.setattr(per_image, 'runs_on_tensors', lambda: False)
+    expected = per_image.evaluate_teacher()
+    assert len(expected) == 4 and metrics == expected
+    assert len(set(expected.values())) > 1
+    runner._val_loop = tensor_loop
+    stop_loader_workers(runner)
+
+
 def test_a_standard_loaders_whole_batches_give_mmengines_metrics(
         data_root, tmp_path):
     runner = trained_runner(classifier(), data_root, str(tmp_path))

@@ -38,9 +38,9 @@ class TeacherStudentValLoop(TensorBatchValidation, ValLoop):
     The teacher of :class:`FrozenTeacherDistill` never changes, so it is
     evaluated once per run and its metrics are reused at every validation;
     mmrazor's ``SingleTeacherDistillValLoop`` re-evaluates it each time,
-    doubling the cost of validation for the same numbers. On a device
-    loader the student is evaluated on tensor batches
-    (:class:`~.tensor_val_loop.TensorBatchValidation`).
+    doubling the cost of validation for the same numbers. Where the loader
+    gives tensor batches (:class:`~.tensor_val_loop.TensorBatchValidation`)
+    both are evaluated on them.
 
     Args:
         runner: The Runner; its model must have a ``teacher``.
@@ -75,11 +75,22 @@ class TeacherStudentValLoop(TensorBatchValidation, ValLoop):
             was_training = model.training
             model.eval()
             evaluator = self.evaluator.evaluator
-            for data_batch in self.dataloader:
-                with autocast(enabled=self.fp16):
-                    data = model.data_preprocessor(data_batch, False)
-                    outputs = model.teacher(**data, mode='predict')
-                evaluator.process(data_samples=outputs, data_batch=data_batch)
+            if self.runs_on_tensors():
+                scores, labels = [], []
+                for batch in self.tensor_batches():
+                    scores.append(self._scores(batch['inputs'],
+                                               model.teacher))
+                    labels.append(batch['labels'])
+                results = self.results_of(scores, labels)
+                for metric in evaluator.metrics:
+                    metric.results.extend(results)
+            else:
+                for data_batch in self.dataloader:
+                    with autocast(enabled=self.fp16):
+                        data = model.data_preprocessor(data_batch, False)
+                        outputs = model.teacher(**data, mode='predict')
+                    evaluator.process(data_samples=outputs,
+                                      data_batch=data_batch)
             self._teacher_metrics = evaluator.evaluate(
                 len(self.dataloader.dataset))
             model.train(was_training)

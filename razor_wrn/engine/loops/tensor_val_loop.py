@@ -15,7 +15,7 @@ numbers (the scores are the head's ``predict`` scores,
 ``softmax(logits)``), the same hooks around every batch. Anything else
 (another pipeline, another metric) runs mmengine's loop unchanged.
 """
-from typing import Dict, Iterator, List
+from typing import Dict, Iterator, List, Optional
 
 import torch
 import torch.nn.functional as F
@@ -44,12 +44,8 @@ class TensorBatchValidation:
         self.start_tensor_epoch()
         for idx, batch in enumerate(self.tensor_batches()):
             self.run_tensor_iter(idx, batch)
-        # One read-back per evaluation.
-        scores = torch.cat(self._seen[0]).cpu()
-        labels = torch.cat(self._seen[1]).cpu()
+        results = self.results_of(*self._seen)
         self.start_tensor_epoch()
-        results = [dict(pred_score=score, gt_label=label)
-                   for score, label in zip(scores, labels.split(1))]
         for metric in self.evaluator.metrics:
             metric.results.extend(results)
         metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
@@ -108,15 +104,28 @@ class TensorBatchValidation:
             self._tensor_batches = LoaderTensorBatches()
         return self._tensor_batches
 
+    @staticmethod
+    def results_of(scores: List[torch.Tensor],
+                   labels: List[torch.Tensor]) -> List[Dict]:
+        """The per-image results mmpretrain's ``Accuracy.process`` builds,
+        from an epoch's kept ``(B, classes)`` scores and ``(B,)`` labels,
+        read back to the host in one copy each."""
+        scores = torch.cat(scores).cpu()
+        labels = torch.cat(labels).cpu()
+        return [dict(pred_score=score, gt_label=label)
+                for score, label in zip(scores, labels.split(1))]
+
     @torch.no_grad()
-    def _scores(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Softmax scores ``(B, classes)`` of the classifier (a distiller's
-        student) for uint8 images ``(B, C, H, W)``, as its head's
-        ``predict`` gives them."""
+    def _scores(self, inputs: torch.Tensor,
+                classifier: Optional[torch.nn.Module] = None) -> torch.Tensor:
+        """Softmax scores ``(B, classes)`` of ``classifier`` (by default
+        the model, or a distiller's student) for uint8 images ``(B, C, H,
+        W)``, as its head's ``predict`` gives them."""
         model = self.runner.model
         if is_model_wrapper(model):
             model = model.module
-        classifier = getattr(model, 'student', model)
+        if classifier is None:
+            classifier = getattr(model, 'student', model)
         with autocast(enabled=self.fp16):
             data = model.data_preprocessor(dict(inputs=inputs), False)
             logits = classifier(data['inputs'], mode='tensor')
