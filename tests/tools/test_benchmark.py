@@ -134,10 +134,12 @@ def test_vanilla_config_real_data_and_device_loader(tool, tiny_cifar10,
     assert tensor_iters
     assert tiny_cifar10 in result.settings['data']
     assert result.settings['memory format'] == 'contiguous (NCHW)'
-    # Only a busy machine (other tests running beside this one) may add a
-    # note: a hand-written limit exists and segments hold no epoch start.
+    # Only machine noise (other tests running beside this one) may add a
+    # note, a Runner/limit above 1: a hand-written limit exists and segments
+    # hold no epoch start. (The eval figures, on tensor batches now, do
+    # nearly the same work, so noise often puts their ratio above 1.)
     assert [note for note in result.notes
-            if 'the machine was busy' not in note] == []
+            if 'above 1, so its segments were not alike' not in note] == []
     printed = capsys.readouterr().out
     for text in ('Runner train iteration, device loader',
                  'hand-written train step', 'Runner/limit train',
