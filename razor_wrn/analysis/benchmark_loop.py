@@ -71,15 +71,21 @@ def _steps(loader, run_iter: Callable) -> Iterator[bool]:
         batches, new_epoch = enumerate(loader), True
 
 
+class _Epochs:
+    """An iterable whose every iteration is a new epoch, ``make()``."""
+
+    def __init__(self, make: Callable[[], Iterator]) -> None:
+        self.make = make
+
+    def __iter__(self) -> Iterator:
+        return self.make()
+
+
 def runner_train(runner, loader) -> Segment:
     """Segments of the train loop's iteration on ``loader``: ``run_iter``,
     or on tensor batches ``run_tensor_iter`` when the loop is a
     :class:`CapturedEpochBasedTrainLoop` that chose tensor steps."""
     loop = runner.train_loop
-
-    class TensorBatches:
-        def __iter__(self):
-            return loop.tensor_batches(loader)
 
     def segment() -> Iterator[bool]:
         runner.call_hook('before_train_epoch')
@@ -87,7 +93,8 @@ def runner_train(runner, loader) -> Segment:
         if getattr(loop, 'mode', 'standard') == 'standard':
             yield from _steps(loader, loop.run_iter)
         else:
-            yield from _steps(TensorBatches(), loop.run_tensor_iter)
+            yield from _steps(_Epochs(lambda: loop.tensor_batches(loader)),
+                              loop.run_tensor_iter)
 
     return segment
 
@@ -138,10 +145,6 @@ def runner_val(runner) -> Segment:
     dropped each time."""
     loop = runner.val_loop
 
-    class TensorBatches:
-        def __iter__(self):
-            return loop.tensor_batches()
-
     def segment() -> Iterator[bool]:
         for metric in loop.evaluator.metrics:
             metric.results.clear()
@@ -152,7 +155,8 @@ def runner_val(runner) -> Segment:
         try:
             if getattr(loop, 'runs_on_tensors', lambda: False)():
                 loop.start_tensor_epoch()
-                yield from _steps(TensorBatches(), loop.run_tensor_iter)
+                yield from _steps(_Epochs(loop.tensor_batches),
+                                  loop.run_tensor_iter)
             else:
                 yield from _steps(loop.dataloader, loop.run_iter)
         finally:

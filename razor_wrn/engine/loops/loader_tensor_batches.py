@@ -42,9 +42,9 @@ class LoaderTensorBatches:
     grouped loader built once (the first time it is asked for)."""
 
     def __init__(self) -> None:
-        # id(loader) -> (loader, its grouped loader or None, batches per
-        # group, why none); the loader is kept so that its id stays its own.
-        self._grouped: Dict[int, Tuple] = {}
+        # loader -> (its grouped loader or None, batches per group, why
+        # none); a DataLoader hashes by identity.
+        self._grouped: Dict[DataLoader, Tuple] = {}
 
     def prepare(self, loader) -> str:
         """Set ``loader`` up before its first epoch and say how its batches
@@ -107,13 +107,11 @@ class LoaderTensorBatches:
     def worker_loaders(self) -> List[DataLoader]:
         """The grouped loaders built so far (their workers are stopped
         with the Runner's: ``stop_loader_workers``)."""
-        return [entry[1] for entry in self._grouped.values()
-                if entry[1] is not None]
+        return [grouped for grouped, _, _ in self._grouped.values()
+                if grouped is not None]
 
     def _grouped_loader(self, loader: DataLoader
                         ) -> Tuple[Optional[DataLoader], int, str]:
-        entry = self._grouped.get(id(loader))
-        if entry is None:
-            entry = (loader, ) + grouped_loader(loader)
-            self._grouped[id(loader)] = entry
-        return entry[1:]
+        if loader not in self._grouped:
+            self._grouped[loader] = grouped_loader(loader)
+        return self._grouped[loader]
