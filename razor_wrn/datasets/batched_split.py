@@ -1,4 +1,4 @@
-"""A training split whose batches are made whole, not image by image.
+"""A split whose batches are made whole, not image by image.
 
 A standard loader makes each batch by running the dataset's pipeline once
 per image: mmengine unpickles the sample, ``SeededRandomCropFlip`` pads and
@@ -111,9 +111,10 @@ def batched_split_of(dataset, as_arrays: bool = True
         names = ', '.join(kind.__name__ for kind in kinds) or 'none'
         return None, (f'its pipeline ({names}) is not [PackInputs] or '
                       '[SeededRandomCropFlip, PackInputs]')
-    if transforms[-1].input_key != 'img' or not hasattr(
-            dataset, 'get_data_info'):
+    if transforms[-1].input_key != 'img':
         return None, 'PackInputs reads another key than img'
+    if not hasattr(dataset, 'get_data_info'):
+        return None, 'the dataset has no get_data_info to read its samples'
     infos = [dataset.get_data_info(index) for index in range(len(dataset))]
     if not infos:
         return None, 'the split is empty'

@@ -1,13 +1,14 @@
 """A standard loader's epoch as whole batches, several per worker message.
 
-:func:`grouped_loader` builds a ``DataLoader`` beside a training
-``DataLoader``: the same batch sampler (so the same batches, order, epoch
+:func:`grouped_loader` builds a ``DataLoader`` beside a training or
+validation ``DataLoader``: the same batch sampler (so the same batches, order, epoch
 and seed), workers and worker settings, over the split as a
 :class:`~.batched_split.BatchedSplit` whose workers make each batch in one
 go, and with :class:`~.batch_groups.BatchGroups` sending them
 ``IMAGES_PER_MESSAGE`` images' worth of batches per message.
-``CapturedEpochBasedTrainLoop`` iterates it (for steps on tensor batches)
-and cuts each group into its batches (``split_group``). The loader it was
+``CapturedEpochBasedTrainLoop`` (steps on tensor batches) and
+``TensorValLoop`` iterate it and cut each group into its batches
+(``split_group``). The loader it was
 built from stays the Runner's: its length, sampler and checkpointed state
 are unchanged, and its own workers never start.
 """
@@ -36,7 +37,7 @@ def grouped_loader(loader: DataLoader
     """A loader of ``loader``'s batches made whole, in groups.
 
     Args:
-        loader (DataLoader): A training loader with a batch size.
+        loader (DataLoader): A loader with a batch size.
 
     Returns:
         tuple: The grouped loader, its batches per group, and '' - or None,

@@ -130,10 +130,9 @@ class SeededRandomCropFlip(BaseTransform):
         Returns:
             dict: The sample, augmented, with the keys listed above.
         """
-        img = results['img']
+        img, index = results['img'], results['sample_idx']
         height, width = img.shape[:2]
-        oy, ox, flip = self.draws(results['sample_idx'], height, width)
-        index = results['sample_idx']
+        oy, ox, flip = self.draws(index, height, width)
         pad = self.padding
         padded = np.zeros((height + 2 * pad, width + 2 * pad) + img.shape[2:],
                           dtype=img.dtype)

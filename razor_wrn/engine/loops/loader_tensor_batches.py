@@ -1,7 +1,7 @@
-"""A training loader's epochs as tensor batches on the model's device.
+"""A loader's epochs as tensor batches on the model's device.
 
-``CapturedEpochBasedTrainLoop`` trains on ``dict(inputs=uint8 (B, C, H, W),
-labels=int64 (B,))``. A device-resident loader holds them already. A
+``CapturedEpochBasedTrainLoop`` trains, and ``TensorValLoop`` validates, on
+``dict(inputs=uint8 (B, C, H, W), labels=int64 (B,))``. A device-resident loader holds them already. A
 standard ``DataLoader`` whose pipeline is the CIFAR configs' is iterated
 through a loader built beside it (:func:`~razor_wrn.datasets.
 grouped_loader.grouped_loader`: whole batches made from arrays of the
@@ -38,7 +38,7 @@ def collate_tensors_in_workers(loader: DataLoader) -> bool:
 
 
 class LoaderTensorBatches:
-    """Tensor batches of training loaders, with each standard loader's
+    """Tensor batches of loaders, with each standard loader's
     grouped loader built once (the first time it is asked for)."""
 
     def __init__(self) -> None:
@@ -83,7 +83,7 @@ class LoaderTensorBatches:
         labels=int64 (B,))`` on ``device``.
 
         Args:
-            loader (DataLoader | DeviceTensorLoader): Training batches.
+            loader (DataLoader | DeviceTensorLoader): The batches.
             device (torch.device): The model's device.
         """
         if isinstance(loader, DeviceTensorLoader):
