@@ -1,8 +1,8 @@
 """A standard loader's epoch as whole batches, several per worker message.
 
 :func:`grouped_loader` builds a ``DataLoader`` beside a training or
-validation ``DataLoader``: the same batch sampler (so the same batches, order, epoch
-and seed), workers and worker settings, over the split as a
+validation ``DataLoader``: the same batch sampler (so the same batches,
+order, epoch and seed), workers and worker settings, over the split as a
 :class:`~.batched_split.BatchedSplit` whose workers make each batch in one
 go, and with :class:`~.batch_groups.BatchGroups` sending them
 ``IMAGES_PER_MESSAGE`` images' worth of batches per message.

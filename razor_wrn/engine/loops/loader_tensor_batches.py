@@ -1,11 +1,12 @@
 """A loader's epochs as tensor batches on the model's device.
 
 ``CapturedEpochBasedTrainLoop`` trains, and ``TensorValLoop`` validates, on
-``dict(inputs=uint8 (B, C, H, W), labels=int64 (B,))``. A device-resident loader holds them already. A
-standard ``DataLoader`` whose pipeline is the CIFAR configs' is iterated
-through a loader built beside it (:func:`~razor_wrn.datasets.
-grouped_loader.grouped_loader`: whole batches made from arrays of the
-split, several per worker message); for any other pipeline its workers
+``dict(inputs=uint8 (B, C, H, W), labels=int64 (B,))``. A device-resident
+loader holds them already. A standard ``DataLoader`` whose pipeline is the
+CIFAR configs' is iterated through a loader built beside it
+(:func:`~razor_wrn.datasets.grouped_loader.grouped_loader`: whole batches
+made from arrays of the split, several per worker message); for any other
+pipeline its workers
 collate each batch into the two (:class:`~razor_wrn.datasets.
 tensor_collate.TensorCollate`: numpy arrays, cheaper to receive, or tensors
 where the loader pins memory), set before they start.
