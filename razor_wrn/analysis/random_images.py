@@ -24,6 +24,7 @@ from razor_wrn.datasets.device_cifar import DeviceTensorLoader
 from razor_wrn.datasets.loader_settings import batch_size_of
 from razor_wrn.datasets.seeded_batches import SeededBatchSampler
 from razor_wrn.datasets.seeded_sampler import EpochSeededSampler
+from razor_wrn.datasets.virtual_ranks import VirtualRankSampler
 
 CIFAR_TRAIN_IMAGES = 50000
 CIFAR_SIZE = 32  # the size the configs' crop and padding are given for
@@ -89,8 +90,8 @@ def _scaled_pipeline(pipeline, image_size: int) -> List:
 
 
 def random_standard_loader(like: DataLoader, image_size: int) -> DataLoader:
-    """A ``DataLoader`` like ``like`` (batch size, workers, sampler type and
-    seed, batch sampler, collate function, pin memory) over random
+    """A ``DataLoader`` like ``like`` (batch size, workers, sampler type,
+    seed and recipe ranks, batch sampler, collate function, pin memory) over random
     ``image_size`` square images through ``like``'s training pipeline, its
     crop scaled.
 
@@ -99,17 +100,19 @@ def random_standard_loader(like: DataLoader, image_size: int) -> DataLoader:
         image_size (int): Height and width of the images, in pixels.
 
     Raises:
-        UserError: If ``like``'s sampler is neither an
-            ``EpochSeededSampler`` nor a ``DefaultSampler``.
+        UserError: If ``like``'s sampler is not an ``EpochSeededSampler``,
+            a ``DefaultSampler`` or a ``VirtualRankSampler``.
     """
     batches = like.batch_sampler
     seeded_batches = isinstance(batches, SeededBatchSampler)
     sampler = batches.sampler if seeded_batches else like.sampler
-    if type(sampler) not in (EpochSeededSampler, DefaultSampler):
+    if type(sampler) not in (EpochSeededSampler, DefaultSampler,
+                             VirtualRankSampler):
         raise UserError(
             f'--image-size rebuilds the train loader with its sampler, '
-            f'which must be an EpochSeededSampler or a DefaultSampler, not '
-            f'{type(sampler).__name__}; benchmark a b128x1 config.')
+            f'which must be an EpochSeededSampler, a DefaultSampler or a '
+            f'VirtualRankSampler, not {type(sampler).__name__}; benchmark a '
+            f'b128x1 config.')
     images, labels = _random_split(like, image_size)
     dataset = RandomImages(
         images.permute(0, 2, 3, 1).numpy(), labels.numpy(),
@@ -118,8 +121,11 @@ def random_standard_loader(like: DataLoader, image_size: int) -> DataLoader:
     workers = dict(prefetch_factor=like.prefetch_factor,
                    persistent_workers=like.persistent_workers
                    ) if like.num_workers else {}
+    recipe = dict(recipe_world_size=sampler.recipe_world_size,
+                  batch_size=sampler.batch_size) \
+        if isinstance(sampler, VirtualRankSampler) else {}
     sampler = type(sampler)(dataset, shuffle=sampler.shuffle,
-                            seed=sampler.seed)
+                            seed=sampler.seed, **recipe)
     batching = dict(batch_sampler=SeededBatchSampler(
         sampler, batches.batch_size, batches.drop_last)) if seeded_batches \
         else dict(batch_size=like.batch_size, sampler=sampler)

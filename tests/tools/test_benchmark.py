@@ -25,6 +25,8 @@ from razor_wrn.analysis import random_images
 from razor_wrn.cli import UserError
 from razor_wrn.datasets import SeededBatchSampler
 from razor_wrn.datasets.device_cifar import DeviceCIFAR10Loader
+from razor_wrn.datasets.virtual_ranks import VirtualRankSampler
+from razor_wrn.engine.train_recipe import apply_train_recipe
 from razor_wrn.engine.loops import TensorValLoop
 
 pytestmark = pytest.mark.filterwarnings('ignore::UserWarning')
@@ -45,7 +47,9 @@ TINY[KD] = TINY[DKD] = TINY[AT] = [
 IN_PROCESS = [f'{loader}_dataloader.{key}' for loader in ('train', 'val')
               for key in ('num_workers=0', 'persistent_workers=False',
                           'dataset.serialize_data=False')]
-BATCH, REPEATS = 4, 2
+# 8: the KD configs are the b16x8 recipe, so a step holds 8 BatchNorm
+# groups (here of 1 image), as tools/train.py trains them on one process.
+BATCH, REPEATS = 8, 2
 
 
 @pytest.fixture(scope='module')
@@ -153,6 +157,11 @@ def test_kd_config_synthetic_data_and_channels_last(tool):
                           'runner_eval', 'hand_eval'})
     assert 'distillation' in result.settings['model']
     assert result.settings['data'].startswith('synthetic')
+    # Timed as tools/train.py trains it on one process: the b16x8 recipe's
+    # 8 ghost BatchNorm groups (TrainRecipeHook refuses a step without).
+    assert result.settings['batch'] == (
+        f'train {BATCH} (b1x8 recipe on 1 process: {BATCH} images per step '
+        f'in 8 BatchNorm groups of 1), val {BATCH}')
     # ChannelsLastHook, added by --channels-last, converted the model.
     assert result.settings['memory format'] == 'channels_last'
 
@@ -165,6 +174,12 @@ def test_bad_options_are_user_errors(tool, extra):
     # --amp on the CPU: mmengine's AmpOptimWrapper refuses it.
     with pytest.raises(UserError):
         tool.main([VANILLA, *extra])
+
+
+def test_a_batch_size_the_recipe_cannot_split_is_a_user_error(tool):
+    with pytest.raises(UserError, match='not a multiple of this config.s 8 '
+                       'recipe processes'):
+        tool.main([KD, '--batch-size', '12'])
 
 
 def test_device_loader_needs_a_standard_config(runner_steps, tiny_cifar10):
@@ -238,9 +253,11 @@ def test_compile_times_the_captured_loop_and_prints_overhead_and_epoch_costs(
     overhead = 1000 * BATCH * (1 / train.median - 1 / limit.median)
     assert f'Runner host overhead    {overhead:>6.2f} ms per step' in printed
     steps = costs['steps per epoch']
-    # Synthetic data: 2 images per class (one segment's 12 rounded up per
-    # class), in batches of BATCH.
-    assert steps == 20 // BATCH
+    # Synthetic data: one segment's 3 x BATCH images rounded up to a whole
+    # number per class (30), in batches of BATCH (the last one padded by
+    # the recipe's sampler, as mmengine's pads its ranks).
+    images = 10 * -(-3 * BATCH // 10)
+    assert steps == -(-images // BATCH) == 4
     spread = overhead + 1000 * costs['epoch start'] / steps
     assert (f'  with the epoch start  {spread:>6.2f} ms per step, spread '
             f"over the epoch's {steps:.0f} steps") in printed
@@ -282,12 +299,8 @@ def test_random_images_keep_a_standard_loaders_settings(tiny_cifar10):
     pipeline as the config's, the crop scaled to the images; the config's
     loader keeps its own pipeline."""
     cfg = Config.fromfile(VANILLA)
-    loader_cfg = cfg.train_dataloader
-    loader_cfg.dataset.data_root = tiny_cifar10
-    loader_cfg.num_workers, loader_cfg.persistent_workers = 0, False
-    with DefaultScope.overwrite_default_scope('mmpretrain'):
-        like = Runner.build_dataloader(loader_cfg.to_dict(), seed=7)
-    loader = random_images.random_standard_loader(like, 2)
+    loader = random_standard_like(cfg.train_dataloader, tiny_cifar10)
+    like = loader.like
     assert len(loader.dataset) == 50000
     assert (loader.num_workers, loader.collate_fn) == (0, like.collate_fn)
     batches, like_batches = loader.batch_sampler, like.batch_sampler
@@ -305,3 +318,36 @@ def test_random_images_keep_a_standard_loaders_settings(tiny_cifar10):
     assert batch['inputs'].shape == (128, 3, 2, 2)
     assert batch['inputs'].dtype == torch.uint8
     assert {sample.flip for sample in batch['data_samples']} == {True, False}
+
+
+def random_standard_like(loader_cfg, data_root: str):
+    """``random_standard_loader`` of 2x2 images like the loader that
+    ``loader_cfg`` builds on ``data_root`` (seed 7, no workers); the
+    config's loader is kept as ``.like``."""
+    loader_cfg.dataset.data_root = data_root
+    loader_cfg.num_workers, loader_cfg.persistent_workers = 0, False
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        like = Runner.build_dataloader(loader_cfg.to_dict(), seed=7)
+    loader = random_images.random_standard_loader(like, 2)
+    loader.like = like
+    return loader
+
+
+def test_random_images_keep_the_recipes_ranks(tiny_cifar10):
+    """A b16x8 config on one process: the random images are dealt as the
+    8 recipe ranks' groups of 16, as the config's own sampler deals them."""
+    cfg = Config.fromfile(KD)
+    apply_train_recipe(cfg, world_size=1)
+    loader = random_standard_like(cfg.train_dataloader, tiny_cifar10)
+    sampler, like = loader.batch_sampler.sampler, \
+        loader.like.batch_sampler.sampler
+    assert type(sampler) is type(like) is VirtualRankSampler
+    assert (sampler.recipe_world_size, sampler.batch_size, sampler.seed) == \
+        (8, 16, 7)
+    assert loader.batch_sampler.batch_size == 128
+    # Batch 0 holds the first 16 samples of each recipe rank in turn: rank
+    # r's are positions r, r + 8, ... of the seeded permutation.
+    order = torch.randperm(50000, generator=torch.Generator().manual_seed(7))
+    first = next(iter(loader.batch_sampler))
+    assert first == [int(order[r + 8 * i]) for r in range(8)
+                     for i in range(16)]

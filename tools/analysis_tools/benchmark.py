@@ -37,6 +37,7 @@ from razor_wrn.config_options import ConfigOptionAction
 from razor_wrn.datasets import CIFARChecksumWarning
 from razor_wrn.datasets.loader_settings import batch_size_of
 from razor_wrn.datasets.synthetic_cifar import write_synthetic_cifar
+from razor_wrn.engine.train_recipe import apply_train_recipe, recipe_line
 from razor_wrn.tool_parser import ToolParser
 
 LABELS = {
@@ -82,7 +83,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='random images in CIFAR-10 files, or the real dataset')
     add('--data-root', help='folder holding cifar-10-batches-py (--data '
         "real; default: the config's data_root)")
-    add('--batch-size', type=int, help="images per step (default: config's)")
+    add('--batch-size', type=int,
+        help="images per step (default: the config's; a config's recipe of "
+        'R processes, e.g. b16x8, trains R x its batch size in R BatchNorm '
+        'groups on one process, as tools/train.py does)')
     add('--image-size', type=int,
         help='train on random square images of this size (e.g. 2: the '
         'network costs almost nothing, so the host overhead shows), through '
@@ -151,10 +155,14 @@ def prepare_config(cfg: Config, args: argparse.Namespace, work_dir: str,
         iters=args.iters, warmup=args.warmup, repeats=args.repeats,
         amp=args.amp, device_loader=args.device_loader,
         captured=args.compile, image_size=args.image_size, clock=args.clock)
+    recipe = cfg.get('recipe_world_size')
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg.get(key) or {}
         if loader and args.batch_size:
             loader.batch_size = args.batch_size
+            if key == 'train_dataloader' and _is_recipe(recipe):
+                loader.batch_size = recipe_group_size(args.batch_size,
+                                                      recipe)
         if loader and data_root:
             # mmengine's loaders hold a dataset, DeviceCIFAR10Loader not.
             target = loader.dataset if 'dataset' in loader else loader
@@ -168,6 +176,9 @@ def prepare_config(cfg: Config, args: argparse.Namespace, work_dir: str,
     # Removed, not set to None: mmengine 0.10.7 asserts on None for any
     # hook name but its own defaults.
     cfg.get('default_hooks', {}).pop('teacher_eval', None)
+    # One process, as tools/train.py without a launcher: a b16x8 config
+    # trains 128 images per step in 8 ghost BatchNorm groups.
+    apply_train_recipe(cfg, world_size=1)
     if args.amp != 'none':
         cfg.optim_wrapper.update(
             type='AmpOptimWrapper',
@@ -183,6 +194,48 @@ def prepare_config(cfg: Config, args: argparse.Namespace, work_dir: str,
         cfg.compile = True
     if args.cudnn_benchmark:
         cfg.setdefault('env_cfg', {})['cudnn_benchmark'] = True
+
+
+def _is_recipe(recipe_world_size) -> bool:
+    """A valid recipe of several processes (apply_train_recipe names what
+    is wrong with an invalid one)."""
+    return isinstance(recipe_world_size, int) and recipe_world_size > 1
+
+
+def step_batch_size(cfg: Config, args: argparse.Namespace) -> int:
+    """Training images per step: ``--batch-size``, else the config's train
+    batch size times its recipe's processes."""
+    recipe = cfg.get('recipe_world_size')
+    return args.batch_size or cfg.train_dataloader.batch_size * (
+        recipe if _is_recipe(recipe) else 1)
+
+
+def recipe_group_size(batch_size: int, recipe_world_size: int) -> int:
+    """Images per BatchNorm group when ``batch_size`` images per step
+    follow a recipe of ``recipe_world_size`` processes.
+
+    Raises:
+        UserError: ``batch_size`` is not a multiple of the recipe's
+            processes.
+    """
+    if batch_size % recipe_world_size:
+        raise UserError(
+            f'--batch-size {batch_size} is not a multiple of this config\'s '
+            f'{recipe_world_size} recipe processes (recipe_world_size), whose '
+            f'BatchNorm groups one step holds: give a multiple of '
+            f'{recipe_world_size}, or add --cfg-options recipe_world_size=None '
+            'to train plain BatchNorm over the whole batch.')
+    return batch_size // recipe_world_size
+
+
+def recipe_of(cfg: Config) -> str:
+    """' (<the recipe's log line>)' for a config trained by a recipe of
+    several processes, else ''."""
+    recipe = cfg.get('default_hooks', {}).get('train_recipe')
+    if not recipe or recipe['recipe_world_size'] == 1:
+        return ''
+    return ' (' + recipe_line(recipe['recipe_world_size'],
+                              recipe['batch_size'], 1) + ')'
 
 
 def handover(loop, loader) -> str:
@@ -222,15 +275,15 @@ def settings_of(cfg: Config, args: argparse.Namespace, runner,
         'images': 'train: random {0}x{0}, val: {1}'.format(
             args.image_size, 'the data' if runner.val_loop else '-')
         if args.image_size else 'the data\'s (32x32)',
-        'batch': f'train {batch_size_of(loader)}, val ' + (
+        'batch': f'train {batch_size_of(loader)}{recipe_of(cfg)}, val ' + (
             str(runner.val_loop.dataloader.batch_size)
             if runner.val_loop else '-'),
         'data': 'synthetic (random images in CIFAR-10 files)'
         if args.data == 'synthetic' else
         f'real ({data_root or "data_root of the config"})',
         'train loader': f'{type(loader).__name__}, '
-        f'{getattr(loader, "num_workers", 0)} workers' + handover(
-            runner.train_loop, loader),
+        f'{getattr(loader, "num_workers", 0)} workers' + (handover(
+            runner.train_loop, loader) if args.compile else ''),
         'memory format': 'channels_last' if conv.is_contiguous(
             memory_format=torch.channels_last) and not conv.is_contiguous()
         else 'contiguous (NCHW)',
@@ -299,9 +352,10 @@ def run_benchmark(args: argparse.Namespace) -> BenchmarkResult:
         data_root = args.data_root
         if args.data == 'synthetic':
             # One segment's worth of images (each segment is a new epoch).
-            train, val = ((args.batch_size or cfg[key].batch_size) *
-                          (args.warmup + args.iters) if cfg.get(key) else 0
-                          for key in ('train_dataloader', 'val_dataloader'))
+            steps = args.warmup + args.iters
+            train = step_batch_size(cfg, args) * steps
+            val = (args.batch_size or cfg.val_dataloader.batch_size) * steps \
+                if cfg.get('val_dataloader') else 0
             data_root = os.path.join(tmp, 'data')
             write_synthetic_cifar(data_root, 10, -(-max(train, 10) // 10),
                                   -(-max(val, 10) // 10))
