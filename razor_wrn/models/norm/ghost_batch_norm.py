@@ -12,6 +12,12 @@ variance). The running-statistics update is linear, so this equals the mean
 of G separate BN layers' running statistics, i.e. what the hook gives the
 processes at the end of an epoch.
 
+The groups are laid side by side as channels with one copy each way; a
+channels-last input (``--channels-last``) stays channels-last, so neither
+the batch_norm kernel nor the next convolution converts the layout (on a
+CPU, WRN-16-2's forward and backward at batch 128 took 1.13x plain BN's
+time instead of 1.84x; ``docs/benchmarks.md``).
+
 In eval mode (and with ``num_groups=1``) it is torch's BatchNorm. The state
 dict is BN's (``weight``, ``bias``, ``running_mean``, ``running_var``,
 ``num_batches_tracked``), so checkpoints load into either.
@@ -99,12 +105,11 @@ class GhostBatchNorm(_BatchNorm):
             self.num_batches_tracked.add_(1)
             if self.momentum is None:
                 factor = 1.0 / float(self.num_batches_tracked)
-        rest = input.shape[2:]
         # (G*B, C, ...) -> (B, G*C, ...): channel g*C + c is channel c of
         # group g, so one batch_norm call takes every group's statistics.
-        grouped = input.reshape(groups, size // groups, channels, *rest)
-        grouped = grouped.transpose(0, 1).reshape(
-            size // groups, groups * channels, *rest)
+        nhwc = _is_channels_last(input)
+        grouped = _to_groups_nhwc(input, groups) if nhwc else \
+            _to_groups(input, groups)
         running_mean = running_var = None
         if tracking:
             running_mean = self.running_mean.repeat(groups)
@@ -120,5 +125,48 @@ class GhostBatchNorm(_BatchNorm):
                     running_mean.view(groups, channels).mean(0))
                 self.running_var.copy_(
                     running_var.view(groups, channels).mean(0))
-        out = out.reshape(size // groups, groups, channels, *rest)
-        return out.transpose(0, 1).reshape(input.shape)
+        return _from_groups_nhwc(out, groups) if nhwc else \
+            _from_groups(out, groups)
+
+
+def _is_channels_last(tensor: torch.Tensor) -> bool:
+    """A 4-d tensor held as (N, H, W, C) in memory (and not also as NCHW,
+    as a tensor with C == 1 or H == W == 1 is)."""
+    return tensor.dim() == 4 and not tensor.is_contiguous() and \
+        tensor.is_contiguous(memory_format=torch.channels_last)
+
+
+def _to_groups(x: torch.Tensor, groups: int) -> torch.Tensor:
+    """(G*B, C, ...) -> (B, G*C, ...), one copy."""
+    size, channels = x.shape[:2]
+    rest = x.shape[2:]
+    return x.reshape(groups, size // groups, channels, *rest).transpose(
+        0, 1).reshape(size // groups, groups * channels, *rest)
+
+
+def _from_groups(y: torch.Tensor, groups: int) -> torch.Tensor:
+    """(B, G*C, ...) -> (G*B, C, ...), one copy."""
+    size, channels = y.shape[0], y.shape[1] // groups
+    rest = y.shape[2:]
+    return y.reshape(size, groups, channels, *rest).transpose(0, 1).reshape(
+        groups * size, channels, *rest)
+
+
+def _to_groups_nhwc(x: torch.Tensor, groups: int) -> torch.Tensor:
+    """(G*B, C, H, W) -> (B, G*C, H, W), both channels-last, one copy:
+    in memory (G, B, H, W, C) -> (B, H, W, G, C), so the network's layout
+    (and the batch_norm kernel for it) is kept."""
+    size, channels, height, width = x.shape
+    nhwc = x.permute(0, 2, 3, 1).reshape(groups, size // groups, height,
+                                         width, channels)
+    return nhwc.permute(1, 2, 3, 0, 4).reshape(
+        size // groups, height, width, groups * channels).permute(0, 3, 1, 2)
+
+
+def _from_groups_nhwc(y: torch.Tensor, groups: int) -> torch.Tensor:
+    """The inverse of :func:`_to_groups_nhwc`, one copy."""
+    size, grouped, height, width = y.shape
+    nhwc = y.permute(0, 2, 3, 1).reshape(size, height, width, groups,
+                                         grouped // groups)
+    return nhwc.permute(3, 0, 1, 2, 4).reshape(
+        groups * size, height, width, grouped // groups).permute(0, 3, 1, 2)

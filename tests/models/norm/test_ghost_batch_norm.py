@@ -24,12 +24,17 @@ def _pair(groups: int, momentum, channels: int = 5):
     return ghost, copies
 
 
-@pytest.mark.parametrize('momentum', [0.1, None])
-def test_training_is_per_group_batch_norm(momentum):
+@pytest.mark.parametrize('momentum,layout', [
+    (0.1, torch.contiguous_format), (None, torch.contiguous_format),
+    (0.1, torch.channels_last)])
+def test_training_is_per_group_batch_norm(momentum, layout):
     ghost, copies = _pair(4, momentum)
-    images = torch.randn(4 * 3, 5, 6, 6) * 3 + 1
-    images.requires_grad_(True)
+    # Height != width, so a transposed layout cannot pass.
+    images = torch.randn(4 * 3, 5, 6, 7) * 3 + 1
+    images = images.contiguous(memory_format=layout).requires_grad_(True)
     out = ghost(images)
+    # The network's layout is kept (channels-last convolutions next).
+    assert out.is_contiguous(memory_format=layout)
     (out ** 3).sum().backward()
     ghost_input_grad, images.grad = images.grad, None
     expected = torch.cat([copy(group) for copy, group in
