@@ -84,9 +84,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     add('--data-root', help='folder holding cifar-10-batches-py (--data '
         "real; default: the config's data_root)")
     add('--batch-size', type=int,
-        help="images per step (default: the config's; a config's recipe of "
-        'R processes, e.g. b16x8, trains R x its batch size in R BatchNorm '
-        'groups on one process, as tools/train.py does)')
+        help="images per training and evaluation step (default: the "
+        "config's; a config's recipe of R processes, e.g. b16x8, trains R x "
+        'its batch size in R ghost BatchNorm groups on one process, as '
+        'tools/train.py does)')
     add('--image-size', type=int,
         help='train on random square images of this size (e.g. 2: the '
         'network costs almost nothing, so the host overhead shows), through '

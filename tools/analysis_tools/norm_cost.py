@@ -19,21 +19,30 @@ from razor_wrn.cli import UserError, run_cli
 from razor_wrn.tool_parser import ToolParser
 
 
+def _threads() -> str:
+    count = torch.get_num_threads()
+    return f'{count} thread' + ('' if count == 1 else 's')
+
+
 def main(argv: Optional[List[str]] = None) -> NormCost:
     parser = ToolParser(description='ghost vs plain BatchNorm step time')
     add = parser.add_argument
-    add('--depth', type=int, default=16, help='WRN depth (6n+4)')
-    add('--widen-factor', type=int, default=2)
-    add('--batch-size', type=int, default=128, help='images per step')
-    add('--groups', type=int, default=8, help='ghost BatchNorm groups')
-    add('--image-size', type=int, default=32)
-    add('--channels-last', action='store_true')
-    add('--device', choices=['cpu', 'cuda'], default='cpu')
-    add('--amp', choices=['none', 'bf16'], default='none')
-    add('--iters', type=int, default=5, help='steps per timed segment')
-    add('--repeats', type=int, default=5, help='round-robin segments')
-    add('--threads', type=int, help='torch intra-op threads')
+    add('--depth', type=int, default=16, help='WRN depth, 6n+4 (16)')
+    add('--widen-factor', type=int, default=2, help='WRN width (2)')
+    add('--batch-size', type=int, default=128, help='images per step (128)')
+    add('--groups', type=int, default=8, help='ghost BatchNorm groups (8)')
+    add('--image-size', type=int, default=32, help='height = width (32)')
+    add('--channels-last', action='store_true', help='NHWC networks')
+    add('--device', choices=['cpu', 'cuda'], default='cpu', help='(cpu)')
+    add('--amp', choices=['none', 'bf16'], default='none',
+        help='bf16 autocast (none)')
+    add('--iters', type=int, default=5, help='steps per timed segment (5)')
+    add('--repeats', type=int, default=5, help='round-robin segments (5)')
+    add('--threads', type=int,
+        help="torch intra-op threads (torch's default)")
     args = parser.parse_args(argv)
+    if args.threads is not None and args.threads < 1:
+        raise UserError(f'--threads must be >= 1, got {args.threads}.')
     if args.device == 'cuda' and not torch.cuda.is_available():
         raise UserError('--device cuda, but torch sees no CUDA device.')
     if args.threads:
@@ -43,7 +52,7 @@ def main(argv: Optional[List[str]] = None) -> NormCost:
                       args.device, None if args.amp == 'none' else args.amp,
                       args.iters, args.repeats)
     where = torch.cuda.get_device_name() if args.device == 'cuda' else \
-        f'cpu ({os.cpu_count()} cores, {torch.get_num_threads()} threads)'
+        f'cpu ({os.cpu_count()} cores, {_threads()})'
     print(f'WRN-{args.depth}-{args.widen_factor}, batch {args.batch_size} '
           f'of {args.image_size}x{args.image_size}, '
           f'{"channels_last" if args.channels_last else "NCHW"}, '
