@@ -35,6 +35,7 @@ from razor_wrn.datasets.device_cifar import (DeviceCIFAR10Loader,
 from razor_wrn.datasets.loader_settings import batch_size_of
 from razor_wrn.engine.loops import CapturedEpochBasedTrainLoop
 from .hand_steps import LimitLoss, LimitUnavailable, hand_eval, hand_train
+from .profile_segment import profile_segment
 from .random_images import random_image_loader, random_standard_loader
 
 AMP_DTYPES = {'none': None, 'fp16': torch.float16, 'bf16': torch.bfloat16}
@@ -217,9 +218,10 @@ def _measure(segment: Segment, figure: Figure, warmup: int, iters: int,
 @LOOPS.register_module(force=True)
 class BenchmarkLoop(CapturedEpochBasedTrainLoop):
     """``run()`` measures instead of training and returns
-    ``(figures, notes, epoch_costs)``: measurement name -> :class:`Figure`,
-    caveats, and per-epoch cost name -> median seconds (``checkpoint MiB``:
-    the file's size; ``steps per epoch``: the loader's length).
+    ``(figures, notes, epoch_costs, profiles)``: measurement name ->
+    :class:`Figure`, caveats, per-epoch cost name -> median seconds
+    (``checkpoint MiB``: the file's size; ``steps per epoch``: the loader's
+    length), and measurement name -> profile table (with ``profile``).
 
     Args:
         runner: The Runner.
@@ -239,19 +241,24 @@ class BenchmarkLoop(CapturedEpochBasedTrainLoop):
             loader of the config's kind (``random_images.py``); None keeps
             the data.
         clock: ``'wall'`` or ``'cpu'`` (the process's CPU time; CPU only).
+        profile: After the timing, profile ``iters`` steps of the Runner's
+            and the hand-written training step and list this many
+            operators (kernels on CUDA) of each (``profile_segment.py``);
+            0: no profile.
     """
 
     def __init__(self, runner, dataloader, max_epochs: int, iters: int,
                  warmup: int, repeats: int, amp: str = 'none',
                  device_loader: bool = False, captured: bool = False,
                  image_size: Optional[int] = None,
-                 clock: str = 'wall') -> None:
+                 clock: str = 'wall', profile: int = 0) -> None:
         super().__init__(runner, dataloader, max_epochs)
         self.iters, self.warmup, self.repeats = iters, warmup, repeats
         self.amp_dtype = AMP_DTYPES[amp]
         self.device_loader = device_loader
         self.captured = captured
         self.clock = CLOCKS[clock]
+        self.profile = profile
         self.image_shape = IMAGE_SHAPE if image_size is None else (
             3, image_size, image_size)
         if image_size is not None and isinstance(self.dataloader,
@@ -263,7 +270,8 @@ class BenchmarkLoop(CapturedEpochBasedTrainLoop):
                 self.dataloader, image_size,
                 next(runner.model.parameters()).device)
 
-    def run(self) -> Tuple[Dict[str, Figure], List[str], Dict[str, float]]:
+    def run(self) -> Tuple[Dict[str, Figure], List[str], Dict[str, float],
+                           Dict[str, str]]:
         self.runner.call_hook('before_train')
         if self.captured:
             self._choose_mode()
@@ -287,9 +295,14 @@ class BenchmarkLoop(CapturedEpochBasedTrainLoop):
             'segments (the data has fewer batches than a segment); use more '
             'data or fewer --iters.'
             for name, figure in figures.items() if figure.epochs_in_segments]
+        profiles = {
+            name: profile_segment(segments[name][1], self.warmup, self.iters,
+                                  device, self.profile)
+            for name in ('runner_train', 'hand_train')
+            if self.profile and name in segments}
         self.runner.call_hook('after_train')
         return figures, notes, {name: statistics.median(values)
-                                for name, values in costs.items()}
+                                for name, values in costs.items()}, profiles
 
     def _segments(self, model, device: torch.device):
         """Measurement name -> (batch size, segment), and notes."""

@@ -168,6 +168,7 @@ def test_kd_config_synthetic_data_and_channels_last(tool):
 
 @pytest.mark.parametrize('extra', [
     ['--iters', '0'], ['--amp', 'bf16'], ['--image-size', '0'],
+    ['--profile', '-1'],
     ['--batch-size', '0'],
     ['--image-size', '2', '--device-loader']])
 def test_bad_options_are_user_errors(tool, extra):
@@ -273,12 +274,24 @@ def test_cfg_options_keep_spaces_and_take_a_quoted_value_whole(tool):
                                 'train_cfg.max_epochs': 3}
 
 
-def test_image_size_trains_on_random_tiny_images_timed_by_cpu_clock(tool):
-    result = run(tool, VANILLA, '--image-size', '2', '--clock', 'cpu')
+def test_image_size_trains_on_random_tiny_images_timed_by_cpu_clock(
+        tool, capsys):
+    result = run(tool, VANILLA, '--image-size', '2', '--clock', 'cpu',
+                 '--profile', '3')
     check_result(result, {'runner_train', 'hand_train', 'runner_eval',
                           'hand_eval'})
     assert result.settings['images'] == 'train: random 2x2, val: the data'
     assert result.settings['timing'].endswith('process CPU time')
+    # --profile: both training steps, profiled after the timing.
+    assert set(result.profiles) == {'runner_train', 'hand_train'}
+    printed = capsys.readouterr().out
+    for name, label in (('runner_train', 'Runner train iteration'),
+                        ('hand_train', 'hand-written train step (limit)')):
+        table = result.profiles[name]
+        assert table.splitlines()[0].endswith(
+            'per step (nested ones included) (2 steps profiled)')
+        assert 'aten::convolution_backward' in table
+        assert f'profile: {label}: {table}' in printed
 
 
 def test_random_images_make_an_epoch_as_long_as_cifars(runner_steps):

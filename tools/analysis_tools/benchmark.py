@@ -68,6 +68,7 @@ class BenchmarkResult(NamedTuple):
     ratios: Dict[str, float]
     notes: List[str]
     epoch_costs: Dict[str, float]
+    profiles: Dict[str, str] = {}
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -108,6 +109,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     add('--clock', choices=['wall', 'cpu'], default='wall',
         help="time segments by the wall clock, or by the process's CPU "
         'time (CPU only: figures that do not depend on other jobs)')
+    add('--profile', type=int, default=0, metavar='ROWS',
+        help="after the timing, profile --iters steps of the Runner's and "
+        'the hand-written training step and print their ROWS most costly '
+        'operators (on CUDA kernels, by device time)')
     add('--device-loader', action='store_true',
         help='also time the Runner on DeviceCIFAR10Loader batches of the '
         'same images (standard config only)')
@@ -118,8 +123,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def check_args(args: argparse.Namespace) -> None:
     """Raise :class:`UserError` for options that cannot work here."""
-    if args.iters < 1 or args.repeats < 1 or args.warmup < 0:
-        raise UserError('--iters and --repeats must be >= 1, --warmup >= 0.')
+    if args.iters < 1 or args.repeats < 1 or args.warmup < 0 or \
+            args.profile < 0:
+        raise UserError('--iters and --repeats must be >= 1, --warmup and '
+                        '--profile >= 0.')
     if any(value is not None and value < 1 for value in (
             args.batch_size, args.threads, args.image_size)):
         raise UserError('--batch-size, --threads and --image-size must be '
@@ -155,7 +162,8 @@ def prepare_config(cfg: Config, args: argparse.Namespace, work_dir: str,
         type='BenchmarkLoop', max_epochs=cfg.train_cfg.get('max_epochs', 1),
         iters=args.iters, warmup=args.warmup, repeats=args.repeats,
         amp=args.amp, device_loader=args.device_loader,
-        captured=args.compile, image_size=args.image_size, clock=args.clock)
+        captured=args.compile, image_size=args.image_size, clock=args.clock,
+        profile=args.profile)
     recipe = cfg.get('recipe_world_size')
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg.get(key) or {}
@@ -342,6 +350,8 @@ def format_result(result: BenchmarkResult) -> str:
                 f' ({costs["checkpoint MiB"]:.1f} MiB)'
                 if 'checkpoint MiB' in costs else ''))
     lines.extend(f'note: {note}' for note in result.notes)
+    for name, table in result.profiles.items():
+        lines += ['', f'profile: {LABELS[name]}: {table}']
     return '\n'.join(lines)
 
 
@@ -366,7 +376,7 @@ def run_benchmark(args: argparse.Namespace) -> BenchmarkResult:
                 # The files written just above are not the official release.
                 warnings.simplefilter('ignore', CIFARChecksumWarning)
             runner = build_runner(cfg)
-            figures, notes, costs = runner.train()
+            figures, notes, costs, profiles = runner.train()
         settings = settings_of(cfg, args, runner, data_root)
     settings['load average'] = f'{load_before} before, {_load()} after'
     if args.device == 'cpu':
@@ -388,7 +398,7 @@ def run_benchmark(args: argparse.Namespace) -> BenchmarkResult:
               'machine, and compare medians of several runs.'
               for name, ratio in ratios.items()
               if name.startswith('Runner/limit') and ratio > 1.05]
-    return BenchmarkResult(settings, figures, ratios, notes, costs)
+    return BenchmarkResult(settings, figures, ratios, notes, costs, profiles)
 
 
 def _load() -> str:
