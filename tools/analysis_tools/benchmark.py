@@ -8,8 +8,9 @@ repeat's img/s, on CUDA the peak memory) and the ratios Runner/limit, for
 distillation configs KD/plain (step time), and with ``--device-loader``
 device/standard loader, the Runner's host overhead per step (ms over the
 hand-written step; also with the epoch start spread over the epoch's
-steps), and the costs paid once per epoch (epoch start, validation,
-checkpoint). How it measures:
+steps), the costs paid once per epoch (epoch start, validation,
+checkpoint), and with ``--profile`` where the training step's time goes
+(``razor_wrn/analysis/profile_segment.py``). How it measures:
 ``razor_wrn/analysis/benchmark_loop.py``; the limit:
 ``razor_wrn/analysis/hand_steps.py``. Each speed option sets the config key a
 training run uses (``AmpOptimWrapper``, ``ChannelsLastHook``, the captured
