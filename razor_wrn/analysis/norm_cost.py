@@ -24,6 +24,7 @@ class NormCost(NamedTuple):
     ms: Dict[str, List[float]]  # 'BN' / 'GhostBN': one median per repeat
 
     def median(self, name: str) -> float:
+        """Median milliseconds per step of ``'BN'`` or ``'GhostBN'``."""
         return statistics.median(self.ms[name])
 
     @property
@@ -74,6 +75,20 @@ def norm_costs(depth: int = 16, widen_factor: int = 2,
                iters: int = 5, repeats: int = 5) -> NormCost:
     """Time both networks on one random batch of ``(batch_size, 3,
     image_size, image_size)`` images.
+
+    Args:
+        depth, widen_factor: The WRN (depth 6n+4).
+        batch_size: Images per step.
+        groups: Ghost BatchNorm groups; ``batch_size / groups`` images each.
+        image_size: Height and width, in pixels.
+        channels_last: Networks and images in NHWC memory layout.
+        device: ``'cpu'`` or ``'cuda'``.
+        amp: ``'bf16'`` for bf16 autocast, None for fp32.
+        iters: Steps per timed segment.
+        repeats: Segments per network, taken in turn.
+
+    Returns:
+        NormCost: Milliseconds per step, one figure per segment.
 
     Raises:
         UserError: ``batch_size`` is not a multiple of ``groups``, or a
