@@ -12,6 +12,12 @@ class UserError(RuntimeError):
     """Bad input from the user (config, paths, arguments)."""
 
 
+class GhostGroupError(UserError, ValueError):
+    """A training batch does not split into ghost BatchNorm groups that
+    BatchNorm can normalise (a ``ValueError``, as torch's BatchNorm raises
+    for a batch it cannot normalise)."""
+
+
 class CheckpointError(RuntimeError):
     """A checkpoint file is missing, corrupt, unsafe, does not fit, or
     cannot be downloaded or written."""

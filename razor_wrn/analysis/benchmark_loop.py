@@ -33,7 +33,9 @@ from razor_wrn.cli import UserError
 from razor_wrn.datasets.device_cifar import (DeviceCIFAR10Loader,
                                              DeviceTensorLoader)
 from razor_wrn.datasets.loader_settings import batch_size_of
+from razor_wrn.datasets.virtual_ranks import VirtualRankSampler
 from razor_wrn.engine.loops import CapturedEpochBasedTrainLoop
+from razor_wrn.engine.runner import deal_virtual_ranks
 from .hand_steps import LimitLoss, LimitUnavailable, hand_eval, hand_train
 from .profile_segment import profile_segment
 from .random_images import random_image_loader, random_standard_loader
@@ -168,8 +170,8 @@ def runner_val(runner) -> Segment:
 
 
 def device_loader_like(loader, device: torch.device) -> DeviceCIFAR10Loader:
-    """A training ``DeviceCIFAR10Loader`` over the data root and batch size
-    of the standard train ``loader``.
+    """A training ``DeviceCIFAR10Loader`` over the data root, batch size
+    and recipe ranks of the standard train ``loader``.
 
     Raises:
         UserError: ``loader`` is a device loader already.
@@ -178,9 +180,16 @@ def device_loader_like(loader, device: torch.device) -> DeviceCIFAR10Loader:
         raise UserError('--device-loader compares DeviceCIFAR10Loader with '
                         'the standard pipeline, but this config already '
                         'uses the device loader; give a standard config.')
-    return DeviceCIFAR10Loader(loader.dataset.data_root,
-                               batch_size=batch_size_of(loader),
-                               device=str(device), seed=0)
+    # A recipe's sampler: the device loader deals the same ranks' draws, so
+    # every batch splits into the ghost BatchNorm groups.
+    sampler = getattr(loader.batch_sampler, 'sampler', loader.sampler)
+    ranks = dict(world_size=sampler.recipe_world_size,
+                 batch_size=sampler.batch_size) \
+        if isinstance(sampler, VirtualRankSampler) else None
+    return deal_virtual_ranks(
+        DeviceCIFAR10Loader(loader.dataset.data_root,
+                            batch_size=batch_size_of(loader),
+                            device=str(device), seed=0), ranks)
 
 
 # Wall time, or the process's CPU time: on a CPU shared with other jobs the

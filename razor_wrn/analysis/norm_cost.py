@@ -16,7 +16,7 @@ import torch
 from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS
 
-from razor_wrn.errors import UserError
+from razor_wrn.errors import GhostGroupError, UserError
 
 
 class NormCost(NamedTuple):
@@ -91,8 +91,8 @@ def norm_costs(depth: int = 16, widen_factor: int = 2,
         NormCost: Milliseconds per step, one figure per segment.
 
     Raises:
-        UserError: ``batch_size`` is not a multiple of ``groups``, or a
-            count is below 1.
+        UserError: ``batch_size`` is not a multiple of ``groups``, a
+            group has one value per channel, or a count is below 1.
     """
     if min(batch_size, groups, image_size, iters, repeats) < 1:
         raise UserError('--batch-size, --groups, --image-size, --iters and '
@@ -119,8 +119,14 @@ def norm_costs(depth: int = 16, widen_factor: int = 2,
 
     clock = _clock(where)
     ms: Dict[str, List[float]] = {name: [] for name in nets}
-    for net in nets.values():  # warm-up: allocator, cuDNN, first touches
-        step(net)
+    try:
+        for net in nets.values():  # warm-up: allocator, cuDNN, first touches
+            step(net)
+    except GhostGroupError as error:
+        raise UserError(
+            f'{str(error).split(":")[0]}: each group has 1 value per channel '
+            'in a layer, too few for BatchNorm; give a larger '
+            '--batch-size or --image-size, or fewer --groups.') from error
     for _ in range(repeats):
         for name, net in nets.items():
             start = clock()

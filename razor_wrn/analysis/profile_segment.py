@@ -2,16 +2,17 @@
 its steps, as a table of the operators (on CUDA, the kernels) that took
 the most time, headed by the totals per step.
 
-On CUDA the table is sorted by time on the device: for a small network the
-step's length is the sum of many short kernels, and this names them (a
-replayed CUDA graph shows its kernels too, without their CPU operators).
-On a CPU it is sorted by the operators' own CPU time.
+On CUDA the table lists the device's kernels and memory copies by their
+time: for a small network the step's length is the sum of many short
+kernels, and this names them (a replayed CUDA graph's kernels too). On a
+CPU it lists the operators by their own CPU time.
 """
 from itertools import islice
 from typing import Callable, Iterator
 
 import torch
 from torch.autograd import DeviceType
+from torch.autograd.profiler_util import EventList
 from torch.profiler import ProfilerActivity, profile
 
 
@@ -49,12 +50,14 @@ def profile_segment(segment: Callable[[], Iterator[bool]], warmup: int,
         run.close()
     events = profiler.key_averages()
     if cuda:
-        kernels = [event for event in events
-                   if event.device_type == DeviceType.CUDA]
-        total_us = sum(event.self_device_time_total for event in kernels)
-        launches = sum(event.count for event in kernels)
+        # The device's own rows only: an operator's row repeats its
+        # kernels' time.
+        events = EventList([event for event in events
+                            if event.device_type == DeviceType.CUDA])
+        total_us = sum(event.self_device_time_total for event in events)
+        launches = sum(event.count for event in events)
         head = (f'{total_us / 1000 / steps:.2f} ms of device time in '
-                f'{launches / steps:.0f} kernels per step')
+                f'{launches / steps:.0f} kernels and copies per step')
         sort_by = 'self_device_time_total'
     else:
         total_us = sum(event.self_cpu_time_total for event in events)

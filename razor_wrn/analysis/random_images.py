@@ -91,9 +91,9 @@ def _scaled_pipeline(pipeline, image_size: int) -> List:
 
 def random_standard_loader(like: DataLoader, image_size: int) -> DataLoader:
     """A ``DataLoader`` like ``like`` (batch size, workers, sampler type,
-    seed and recipe ranks, batch sampler, collate function, pin memory) over random
-    ``image_size`` square images through ``like``'s training pipeline, its
-    crop scaled.
+    seed and recipe ranks, batch sampler, collate function, pin memory)
+    over random ``image_size`` square images through ``like``'s training
+    pipeline, its crop scaled.
 
     Args:
         like (DataLoader): The config's train loader.

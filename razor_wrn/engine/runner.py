@@ -30,6 +30,19 @@ from razor_wrn.datasets.device_cifar import (DeviceTensorLoader,
 from razor_wrn.datasets.device_epoch_sampler import DeviceEpochSampler
 
 
+def deal_virtual_ranks(loader: DeviceTensorLoader,
+                       virtual_ranks: Optional[Dict]) -> DeviceTensorLoader:
+    """``loader``, its sampler now drawing as ``virtual_ranks``
+    (``dict(world_size=R, batch_size=B)``: the draws of R recipe ranks,
+    dealt out; :class:`DeviceEpochSampler`); unchanged for None."""
+    if virtual_ranks is not None:
+        drawn = loader.sampler
+        loader.sampler = DeviceEpochSampler(
+            drawn.num_samples, drawn.shuffle, drawn.augment, drawn.seed,
+            drawn.rank, drawn.world_size, drawn.padding, virtual_ranks)
+    return loader
+
+
 @RUNNERS.register_module()
 class DeviceDataRunner(Runner):
     """``Runner`` whose dataloader configs may select a device loader."""
@@ -72,13 +85,7 @@ class DeviceDataRunner(Runner):
         # Set by razor_wrn.engine.train_recipe: the draws of more ranks than
         # processes, dealt out (DeviceEpochSampler).
         virtual_ranks = kwargs.pop('virtual_ranks', None)
-        loader = loader_class(**kwargs)
-        if virtual_ranks is not None:
-            drawn = loader.sampler
-            loader.sampler = DeviceEpochSampler(
-                drawn.num_samples, drawn.shuffle, drawn.augment, drawn.seed,
-                drawn.rank, drawn.world_size, drawn.padding, virtual_ranks)
-        return loader
+        return deal_virtual_ranks(loader_class(**kwargs), virtual_ranks)
 
     @property
     def train_loop(self):

@@ -189,6 +189,22 @@ def test_device_loader_needs_a_standard_config(runner_steps, tiny_cifar10):
         runner_steps.device_loader_like(loader, torch.device('cpu'))
 
 
+def test_the_device_loader_deals_a_recipes_ranks(runner_steps,
+                                                tiny_cifar10):
+    """--device-loader beside a b16x8 config: the device loader draws as
+    the recipe's 8 ranks, so every batch splits into the ghost groups."""
+    cfg = Config.fromfile(KD)
+    apply_train_recipe(cfg, world_size=1)
+    standard = random_standard_like(cfg.train_dataloader, tiny_cifar10).like
+    loader = runner_steps.device_loader_like(standard, torch.device('cpu'))
+    assert loader.batch_size == 128
+    assert loader.sampler.virtual_ranks == dict(world_size=8, batch_size=16)
+    plain = runner_steps.device_loader_like(
+        random_standard_like(Config.fromfile(VANILLA).train_dataloader,
+                             tiny_cifar10).like, torch.device('cpu'))
+    assert plain.sampler.virtual_ranks is None
+
+
 def tiny_model(config):
     cfg = Config.fromfile(config)
     cfg.merge_from_dict({option.split('=')[0]: int(option.split('=')[1])

@@ -50,6 +50,8 @@ def test_the_ratio_is_the_quotient_of_the_medians(tool, capsys):
     (['--batch-size', '6', '--groups', '4'], 'does not split into'),
     (['--depth', '12'], 'must be 6n\\+4'),
     (['--iters', '0'], 'must be >= 1'),
+    (['--depth', '10', '--widen-factor', '1', '--batch-size', '8',
+      '--image-size', '1'], 'fewer --groups'),
     (['--threads', '0'], '--threads must be >= 1')])
 def test_bad_options_are_user_errors(tool, argv, message):
     with pytest.raises(UserError, match=message):

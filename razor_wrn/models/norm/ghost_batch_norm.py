@@ -36,6 +36,8 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from razor_wrn.errors import GhostGroupError
+
 
 @MODELS.register_module('GhostBN')
 class GhostBatchNorm(_BatchNorm):
@@ -54,6 +56,7 @@ class GhostBatchNorm(_BatchNorm):
 
     Raises:
         ValueError: If ``num_groups < 1``.
+        GhostGroupError: See :meth:`forward`.
     """
 
     def __init__(self,
@@ -84,8 +87,9 @@ class GhostBatchNorm(_BatchNorm):
         """Normalise ``input`` of shape ``(N, C, ...)``; same shape out.
 
         Raises:
-            ValueError: In training, if ``N`` is not a multiple of
-                ``num_groups``.
+            GhostGroupError: In training, if ``N`` is not a multiple of
+                ``num_groups``, or a group has one value per channel (a
+                ``ValueError``).
         """
         batch_stats = self.training or self.running_mean is None
         if not batch_stats or self.num_groups == 1:
@@ -94,11 +98,20 @@ class GhostBatchNorm(_BatchNorm):
         groups = self.num_groups
         size, channels = input.shape[:2]
         if size % groups:
-            raise ValueError(
+            raise GhostGroupError(
                 f'GhostBatchNorm with {groups} groups got a batch of {size} '
                 f'samples, not a multiple of {groups}: give the loader a '
                 f'batch size that is a multiple of {groups} (the train '
                 'recipe does), or set num_groups to a divisor of it.')
+        if size // groups * input[0, 0].numel() == 1:
+            # torch's message would name the regrouped tensor.
+            raise GhostGroupError(
+                f'GhostBatchNorm with {groups} groups got {size} samples of '
+                f'{tuple(input.shape[2:])}: each group has 1 value per '
+                'channel, and training BatchNorm needs more than 1. Give '
+                'more images per step or larger images, or pass '
+                '--cfg-options recipe_world_size=None for BatchNorm over '
+                'the whole batch.')
         factor = 0.0 if self.momentum is None else self.momentum
         tracking = self.training and self.track_running_stats
         if tracking:
@@ -168,5 +181,7 @@ def _from_groups_nhwc(y: torch.Tensor, groups: int) -> torch.Tensor:
     size, grouped, height, width = y.shape
     nhwc = y.permute(0, 2, 3, 1).reshape(size, height, width, groups,
                                          grouped // groups)
+    # With one image per group the reshape is a view of other strides.
     return nhwc.permute(3, 0, 1, 2, 4).reshape(
-        groups * size, height, width, grouped // groups).permute(0, 3, 1, 2)
+        groups * size, height, width, grouped // groups).permute(
+            0, 3, 1, 2).contiguous(memory_format=torch.channels_last)

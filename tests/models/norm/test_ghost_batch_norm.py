@@ -5,6 +5,7 @@ import torch
 from mmcv.cnn import build_norm_layer
 
 import razor_wrn  # noqa: F401  (registers GhostBN)
+from razor_wrn.errors import GhostGroupError
 from razor_wrn.models.norm import GhostBatchNorm
 
 
@@ -24,21 +25,22 @@ def _pair(groups: int, momentum, channels: int = 5):
     return ghost, copies
 
 
-@pytest.mark.parametrize('momentum,layout', [
-    (0.1, torch.contiguous_format), (None, torch.contiguous_format),
-    (0.1, torch.channels_last)])
-def test_training_is_per_group_batch_norm(momentum, layout):
+@pytest.mark.parametrize('momentum,layout,per_group', [
+    (0.1, torch.contiguous_format, 3), (None, torch.contiguous_format, 3),
+    (0.1, torch.channels_last, 3), (0.1, torch.channels_last, 1)])
+def test_training_is_per_group_batch_norm(momentum, layout, per_group):
     ghost, copies = _pair(4, momentum)
     # Height != width, so a transposed layout cannot pass.
-    images = torch.randn(4 * 3, 5, 6, 7) * 3 + 1
+    images = torch.randn(4 * per_group, 5, 6, 7) * 3 + 1
     images = images.contiguous(memory_format=layout).requires_grad_(True)
     out = ghost(images)
-    # The network's layout is kept (channels-last convolutions next).
+    # The network's layout is kept (channels-last convolutions next), also
+    # with one image per group, where regrouping could return other strides.
     assert out.is_contiguous(memory_format=layout)
     (out ** 3).sum().backward()
     ghost_input_grad, images.grad = images.grad, None
     expected = torch.cat([copy(group) for copy, group in
-                          zip(copies, images.split(3))])
+                          zip(copies, images.split(per_group))])
     (expected ** 3).sum().backward()
     torch.testing.assert_close(out, expected, rtol=1e-6, atol=1e-6)
     torch.testing.assert_close(ghost_input_grad, images.grad, rtol=1e-5,
@@ -90,6 +92,16 @@ def test_a_batch_that_does_not_split_into_the_groups_is_refused():
     ghost = GhostBatchNorm(3, num_groups=4)
     with pytest.raises(ValueError, match='4 groups got a batch of 6 samples'):
         ghost(torch.randn(6, 3, 2, 2))
+
+
+@pytest.mark.parametrize('shape', [(2, 3, 1, 1), (2, 3)])
+def test_a_group_of_one_value_per_channel_is_refused_by_name(shape):
+    ghost = GhostBatchNorm(3, num_groups=2)
+    with pytest.raises(GhostGroupError,
+                       match='2 groups got 2 samples.*1 value per channel'):
+        ghost(torch.randn(*shape))
+    # Two values per channel in each group train.
+    assert ghost(torch.randn(4, 3)).shape == (4, 3)
 
 
 def test_norm_cfg_builds_it():
