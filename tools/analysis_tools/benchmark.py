@@ -233,8 +233,9 @@ def recipe_group_size(batch_size: int, recipe_world_size: int) -> int:
             f'--batch-size {batch_size} is not a multiple of this config\'s '
             f'{recipe_world_size} recipe processes (recipe_world_size), whose '
             f'BatchNorm groups one step holds: give a multiple of '
-            f'{recipe_world_size}, or add --cfg-options recipe_world_size=None '
-            'to train plain BatchNorm over the whole batch.')
+            f'{recipe_world_size}, or add --cfg-options '
+            'recipe_world_size=None to train plain BatchNorm over the whole '
+            'batch.')
     return batch_size // recipe_world_size
 
 
