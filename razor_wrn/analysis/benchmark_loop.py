@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader
 from razor_wrn.cli import UserError
 from razor_wrn.datasets.device_cifar import (DeviceCIFAR10Loader,
                                              DeviceTensorLoader)
-from razor_wrn.datasets.loader_settings import batch_size_of
+from razor_wrn.datasets.loader_settings import batch_size_of, sampler_of
 from razor_wrn.datasets.virtual_ranks import VirtualRankSampler
 from razor_wrn.engine.loops import CapturedEpochBasedTrainLoop
 from razor_wrn.engine.runner import deal_virtual_ranks
@@ -182,7 +182,7 @@ def device_loader_like(loader, device: torch.device) -> DeviceCIFAR10Loader:
                         'uses the device loader; give a standard config.')
     # A recipe's sampler: the device loader deals the same ranks' draws, so
     # every batch splits into the ghost BatchNorm groups.
-    sampler = getattr(loader.batch_sampler, 'sampler', loader.sampler)
+    sampler = sampler_of(loader)
     ranks = dict(world_size=sampler.recipe_world_size,
                  batch_size=sampler.batch_size) \
         if isinstance(sampler, VirtualRankSampler) else None

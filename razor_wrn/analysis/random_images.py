@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader
 
 from razor_wrn.cli import UserError
 from razor_wrn.datasets.device_cifar import DeviceTensorLoader
-from razor_wrn.datasets.loader_settings import batch_size_of
+from razor_wrn.datasets.loader_settings import batch_size_of, sampler_of
 from razor_wrn.datasets.seeded_batches import SeededBatchSampler
 from razor_wrn.datasets.seeded_sampler import EpochSeededSampler
 from razor_wrn.datasets.virtual_ranks import VirtualRankSampler
@@ -105,7 +105,7 @@ def random_standard_loader(like: DataLoader, image_size: int) -> DataLoader:
     """
     batches = like.batch_sampler
     seeded_batches = isinstance(batches, SeededBatchSampler)
-    sampler = batches.sampler if seeded_batches else like.sampler
+    sampler = sampler_of(like)
     if type(sampler) not in (EpochSeededSampler, DefaultSampler,
                              VirtualRankSampler):
         raise UserError(

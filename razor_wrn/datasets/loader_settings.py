@@ -1,4 +1,5 @@
-"""A built loader's batch size and ``drop_last``, wherever it keeps them.
+"""A built loader's batch size, ``drop_last`` and sampler, wherever it keeps
+them.
 
 torch's ``DataLoader`` sets both to None / False when it is given a batch
 sampler (mmengine then passes the config's ``batch_size`` to the batch
@@ -25,3 +26,10 @@ def drop_last_of(loader) -> Optional[bool]:
             batch_sampler, 'drop_last'):
         return batch_sampler.drop_last
     return getattr(loader, 'drop_last', None)
+
+
+def sampler_of(loader):
+    """The sampler that orders ``loader``'s samples: its batch sampler's
+    (torch's ``BatchSampler``, ``SeededBatchSampler``), else its own."""
+    return getattr(getattr(loader, 'batch_sampler', None), 'sampler',
+                   loader.sampler)
