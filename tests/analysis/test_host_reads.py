@@ -146,8 +146,10 @@ def test_iterations_between_logging_points_read_nothing_back(
     # 20 batches, a log every 2nd (LogIntervalHook: 10 per epoch).
     assert len(between) == 10
     if 'RuntimeInfoHook' in model_options[-1]:
-        assert all(('item', 'mmengine/logging/message_hub.py') in [
-            (name, where.split('site-packages/')[-1].split(':')[0])
-            for name, where in calls] for calls in between), between[0]
+        # mmengine may live outside site-packages (a --target install).
+        assert all(any(
+            name == 'item' and where.rsplit(':', 1)[0].endswith(
+                'mmengine/logging/message_hub.py')
+            for name, where in calls) for calls in between), between[0]
     else:
         assert between == [{}] * 10
