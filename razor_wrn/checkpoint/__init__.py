@@ -14,6 +14,10 @@
 - :mod:`.teacher`: the distillation teacher's checkpoint, checked and loaded.
 - :mod:`.file_modes`: the permission bits a file written through a
   temporary file gets.
+- :mod:`.publishing`: a checkpoint reduced to its weights and meta for
+  release, under the model zoo's name (not imported here: it uses the
+  atomic writer of :mod:`razor_wrn.engine.hooks`, which imports this
+  package).
 """
 from ..errors import CheckpointError
 from .allow_list import allow_mmengine_checkpoint_objects
