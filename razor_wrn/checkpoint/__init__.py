@@ -14,13 +14,15 @@
 - :mod:`.teacher`: the distillation teacher's checkpoint, checked and loaded.
 - :mod:`.file_modes`: the permission bits a file written through a
   temporary file gets.
+- :mod:`.atomic_files`: files written through a temporary file and a
+  rename, so that a kill or a full disk leaves the old file whole.
 - :mod:`.publishing`: a checkpoint reduced to its weights and meta for
-  release, under the model zoo's name (not imported here: it uses the
-  atomic writer of :mod:`razor_wrn.engine.hooks`, which imports this
-  package).
+  release, under the model zoo's name.
 """
 from ..errors import CheckpointError
 from .allow_list import allow_mmengine_checkpoint_objects
+from .atomic_files import (checkpoint_bytes, save_checkpoint_file,
+                           write_atomically)
 from .diagnosis import (LEGACY_MAGIC, POINTER, SAVE_AGAIN, ZIP_MAGIC,
                         UnreadableCheckpointError, checkpoint_recency,
                         directory_error, likely_checkpoint)
@@ -39,9 +41,10 @@ __all__ = [
     'POINTER', 'SAVE_AGAIN', 'URL_SCHEMES', 'UnreadableCheckpointError',
     'ZIP_MAGIC', 'allow_mmengine_checkpoint_objects', 'cache_path',
     'check_teacher_ckpt', 'check_weights_fit', 'checkpoint_recency',
-    'cifar_zoo_wrn_weights', 'directory_error', 'download_checkpoint',
+    'checkpoint_bytes', 'cifar_zoo_wrn_weights', 'directory_error', 'download_checkpoint',
     'file_sha256', 'fit_load_from', 'likely_checkpoint',
     'load_checkpoint_file', 'load_from_http', 'load_from_local',
     'load_teacher_ckpt', 'load_weights_strictly', 'new_file_mode',
-    'state_dict_of', 'use_safe_checkpoint_loaders'
+    'save_checkpoint_file', 'state_dict_of', 'use_safe_checkpoint_loaders',
+    'write_atomically'
 ]

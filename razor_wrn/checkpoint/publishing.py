@@ -14,12 +14,12 @@ one-dimensional tensor, stay float32. In float32 inference the rounded
 weights change the outputs slightly.
 """
 import hashlib
-import io
 import os.path as osp
 from typing import Any, Dict, Tuple
 
 import torch
 
+from .atomic_files import checkpoint_bytes, save_checkpoint_file
 from .reading import load_checkpoint_file, state_dict_of
 
 # --weights-dtype: the precision of tensors of two or more dimensions.
@@ -79,21 +79,15 @@ def publish_checkpoint(source: str, out: str, date: str,
 
     Raises:
         CheckpointError: ``source`` is missing, unreadable or holds no state
-            dict.
-        OSError: the file cannot be written (no file is left behind).
+            dict, or the file cannot be written (nothing is left behind).
     """
-    # Imported here: the hook module imports this package.
-    from razor_wrn.engine.hooks.atomic_checkpoint_hook import \
-        write_atomically
     published = published_checkpoint(
         load_checkpoint_file(source), source, weights_dtype)
     # Saved to memory first: the name holds the bytes' hash, and the bytes
     # written are exactly the hashed ones.
-    buffer = io.BytesIO()
-    torch.save(published, buffer)
-    data = buffer.getvalue()
+    data = checkpoint_bytes(published)
     sha256 = hashlib.sha256(data).hexdigest()
     stem = out[:-len('.pth')] if out.endswith('.pth') else out
     path = f'{stem}_{date}-{sha256[:8]}.pth'
-    write_atomically(data, path)
+    save_checkpoint_file(data, path)
     return path, sha256

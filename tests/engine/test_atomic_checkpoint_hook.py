@@ -12,7 +12,7 @@ from mmengine.logging import MessageHub, MMLogger
 
 from razor_wrn.checkpoint import CheckpointError
 from razor_wrn.engine.hooks import AtomicCheckpointHook
-from razor_wrn.engine.hooks.atomic_checkpoint_hook import write_atomically
+from razor_wrn.checkpoint import write_atomically
 
 
 @pytest.mark.parametrize('umask, mode', [(0o022, 0o644), (0o027, 0o640)])

@@ -1,5 +1,8 @@
 """The CIFAR-zoo WRN converter: same outputs after conversion, refusals
 with a reason, and a zoo checkpoint given as teacher_ckpt explained."""
+import errno
+import os
+
 import pytest
 import torch
 import torch.nn as nn
@@ -7,6 +10,7 @@ import torch.nn.functional as F
 from conftest import load_tool
 from mmpretrain.registry import MODELS
 
+from razor_wrn.checkpoint import CheckpointError
 from razor_wrn.cli import UserError, run_cli
 
 convert_tool = load_tool('model_converters/convert_cifar_zoo_wrn.py')
@@ -105,7 +109,7 @@ def test_converted_wrn_computes_the_same(depth, width, tmp_path):
     assert expected.std() > 0.1  # the outputs are not trivially equal
 
 
-def test_bare_state_dict_and_missing_batch_counters(tmp_path):
+def test_bare_state_dict_and_missing_batch_counters(tmp_path, monkeypatch):
     zoo = _random_zoo(10, 1, num_classes=10)
     # As saved by torch < 0.4.1: no num_batches_tracked.
     state = {k: v for k, v in zoo.state_dict().items()
@@ -118,6 +122,20 @@ def test_bare_state_dict_and_missing_batch_counters(tmp_path):
     with pytest.raises(UserError, match='--force'):
         convert_tool.main([str(tmp_path / 'bare.pth'),
                            str(tmp_path / 'o.pth')])
+    # A write that fails (here the disk is full) leaves the file whole.
+    monkeypatch.setattr(os, 'fsync', _full_disk)
+    with pytest.raises(CheckpointError, match='No space left'):
+        convert_tool.main([str(tmp_path / 'bare.pth'),
+                           str(tmp_path / 'o.pth'), '--force'])
+    assert torch.equal(
+        torch.load(tmp_path / 'o.pth', weights_only=True)['state_dict'][
+            'head.fc.weight'], converted['state_dict']['head.fc.weight'])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['bare.pth',
+                                                          'o.pth']
+
+
+def _full_disk(fd):
+    raise OSError(errno.ENOSPC, 'No space left on device')
 
 
 def _refusal(state, tmp_path):

@@ -1,6 +1,10 @@
+import errno
+import os
+
 import pytest
 import torch
 
+from conftest import run_tool
 from razor_wrn.cli import UserError
 
 
@@ -38,3 +42,25 @@ def test_plain_checkpoint_is_refused(tools, tmp_path):
     torch.save({'state_dict': {'backbone.w': torch.ones(1)}}, plain)
     with pytest.raises(UserError, match='not a distillation checkpoint'):
         tools['convert'].main([str(plain), str(tmp_path / 'x.pth')])
+
+
+def test_a_failed_write_keeps_the_file_already_there(tools, tmp_path,
+                                                     monkeypatch, capsys):
+    # Before, torch.save truncated OUT first: with --force on a full disk
+    # the student converted earlier was lost.
+    kd = tmp_path / 'kd.pth'
+    torch.save({'state_dict': {'architecture.w': torch.ones(2)}}, kd)
+    out = tmp_path / 'student.pth'
+    out.write_bytes(b'converted before')
+
+    def full_disk(fd):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    monkeypatch.setattr(os, 'fsync', full_disk)
+    code, (_, err) = run_tool(tools['convert'], [str(kd), str(out),
+                                                 '--force'], capsys)
+    assert code == 1 and 'No space left on device' in err
+    assert 'a file already there is unchanged' in err
+    assert out.read_bytes() == b'converted before'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['kd.pth',
+                                                          'student.pth']

@@ -17,7 +17,6 @@ BN-ReLU, ``avg_pool2d(8)`` (global average pooling of the 8x8 map) and
 runs. Any weight outside that computation is refused with the reason.
 """
 import argparse
-import os
 import os.path as osp
 import re
 from typing import Dict, List, Optional, Tuple
@@ -25,7 +24,8 @@ from typing import Dict, List, Optional, Tuple
 import torch
 
 import razor_wrn  # noqa: F401  (safe checkpoint loading)
-from razor_wrn.checkpoint import cifar_zoo_wrn_weights, load_checkpoint_file
+from razor_wrn.checkpoint import (checkpoint_bytes, cifar_zoo_wrn_weights,
+                                  load_checkpoint_file, save_checkpoint_file)
 from razor_wrn.cli import UserError, run_cli
 from razor_wrn.tool_parser import ToolParser
 
@@ -164,10 +164,10 @@ def main(argv: Optional[List[str]] = None) -> None:
             "expected {'model': state_dict} or a state dict with "
             'block1.layer.0.conv1.weight and fc.weight.')
     state_dict, (depth, width, num_classes) = convert(zoo)
-    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
     meta = dict(converted_from=osp.abspath(args.src),
                 architecture=f'WRN-{depth}-{width}', num_classes=num_classes)
-    torch.save({'meta': meta, 'state_dict': state_dict}, args.dst)
+    save_checkpoint_file(
+        checkpoint_bytes({'meta': meta, 'state_dict': state_dict}), args.dst)
     print(f'Wrote WRN-{depth}-{width} ({num_classes} classes) to {args.dst}: '
           f'WideResNet(depth={depth}, widen_factor={width}) with '
           f'head.in_channels={64 * width}, head.num_classes={num_classes}.')

@@ -9,14 +9,14 @@ strictly into the student's vanilla config, and evaluates identically:
     python tools/test.py configs/vanilla/wrn16-w2_b16x8_cifar10.py OUT
 """
 import argparse
-import os
 import os.path as osp
 from typing import Dict, List, Optional
 
 import torch
 
 import razor_wrn  # noqa: F401  (safe checkpoint loading)
-from razor_wrn.checkpoint import load_checkpoint_file, state_dict_of
+from razor_wrn.checkpoint import (checkpoint_bytes, load_checkpoint_file,
+                                  save_checkpoint_file, state_dict_of)
 from razor_wrn.cli import UserError, run_cli
 from razor_wrn.tool_parser import ToolParser
 
@@ -60,8 +60,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     # The distillation config in meta would mislead: this is no longer one.
     meta.pop('cfg', None)
     meta['converted_from'] = osp.abspath(args.checkpoint)
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    torch.save({'meta': meta, 'state_dict': student}, args.out)
+    save_checkpoint_file(
+        checkpoint_bytes({'meta': meta, 'state_dict': student}), args.out)
     print(f'Wrote {len(student)} student tensors to {args.out}')
 
 

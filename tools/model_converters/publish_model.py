@@ -24,7 +24,7 @@ from typing import List, Optional
 
 import razor_wrn  # noqa: F401  (safe checkpoint loading)
 from razor_wrn.checkpoint.publishing import WEIGHT_DTYPES, publish_checkpoint
-from razor_wrn.cli import UserError, run_cli
+from razor_wrn.cli import run_cli
 from razor_wrn.tool_parser import ToolParser
 
 
@@ -46,15 +46,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     date = datetime.date.today().strftime('%Y%m%d')
-    try:
-        path, sha256 = publish_checkpoint(args.checkpoint, args.out, date,
-                                          args.weights_dtype)
-    except OSError as error:
-        where = error.filename or args.out
-        raise UserError(
-            f'Could not write the published checkpoint ({where}): '
-            f'{error.strerror or error}. Nothing was written; free space or '
-            'pass an OUT on a disk you can write to.') from error
+    path, sha256 = publish_checkpoint(args.checkpoint, args.out, date,
+                                      args.weights_dtype)
     size_mb = os.path.getsize(path) / 1e6
     print(f'Published {path} ({size_mb:.2f} MB, weights '
           f'{args.weights_dtype})\nsha256 {sha256}')

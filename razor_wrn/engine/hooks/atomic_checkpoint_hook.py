@@ -20,7 +20,6 @@ import glob
 import os
 import os.path as osp
 import shlex
-import tempfile
 from contextlib import contextmanager
 from typing import Iterator, List, Optional, Union
 
@@ -29,48 +28,12 @@ from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
-from razor_wrn.checkpoint import CheckpointError, new_file_mode
+from razor_wrn.checkpoint import CheckpointError
+from razor_wrn.checkpoint.atomic_files import TMP_SUFFIX, write_atomically
 from razor_wrn.resume import pointer_path
 
-TMP_SUFFIX = '.tmp'
 # The message hub's records of the best checkpoint and its score.
 _BEST_KEYS = ('best_score', 'best_ckpt')
-
-
-def write_atomically(data: bytes, path: str) -> None:
-    """Replace ``path`` by a file holding ``data``, so that ``path`` holds
-    either its old or its new content whenever the process dies.
-
-    The new file gets the mode ``open()`` would give it (the old file's, or
-    0666 less the umask), not ``mkstemp``'s 0600, so teammates can read the
-    checkpoints of a shared work dir as they can its logs.
-
-    Raises:
-        OSError: the folder cannot be written (no space left, quota,
-            permissions); ``path`` is unchanged and no temporary file is
-            left.
-    """
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=folder, prefix=f'.{osp.basename(path)}.', suffix=TMP_SUFFIX)
-    try:
-        os.fchmod(fd, new_file_mode(path))
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-    # Make the rename itself durable.
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 @register_backend('atomic_local')
