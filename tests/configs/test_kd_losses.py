@@ -224,6 +224,9 @@ HAND.update({
     .replace('.py', '_cifar100.py'): hand
     for name, hand in list(HAND.items()) if not name.endswith('_device.py')
     for student in ('wrn16-2', 'wrn40-1')})
+# The CPU-sized pair (CIFAR-10 only).
+HAND.update({'wrn16-2_to_wrn10-1.py': _hinton,
+             'wrn16-2_to_wrn10-1_device.py': _hinton})
 # mdistiller's CIFAR-100 setting of both WRN pairs; RepDistiller's and
 # mdistiller's FitNets regressor (ConvReg: conv + BN + ReLU).
 for _student in ('wrn16-2', 'wrn40-1'):

@@ -14,7 +14,7 @@ VANILLA = sorted((Path(__file__).resolve().parents[2] / 'configs' /
                   'vanilla').glob('*.py'))
 # Parameter counts: the reference models (10 classes) as MMRazor's; with 100
 # classes the head has 90 * (64k + 1) more.
-PARAMS = {(16, 2, 10): 691_674, (22, 4, 10): 4_298_970,
+PARAMS = {(10, 1, 10): 77_850, (16, 2, 10): 691_674, (22, 4, 10): 4_298_970,
           (28, 4, 10): 5_849_050, (40, 2, 10): 2_243_546,
           (16, 2, 100): 703_284, (40, 2, 100): 2_255_156,
           (40, 1, 100): 569_780}
